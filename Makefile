@@ -1,0 +1,42 @@
+# Quick start: `make demo` and `make test` both create what they need on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit bench bench-full clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
+	touch $@
+
+# checkov is isolated: its pins conflict with ours (see setup.cfg and docs/terraform.md).
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements/checkov.txt
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/aslcheck demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check aslcheck tests bench
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/python bench/run_all.py --quick
+
+bench-full: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/python bench/run_all.py --full
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) reports .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,35 @@
+"""The built-in checks, wired in one visible place.
+
+Python check modules are listed in :data:`MODULES`; declarative checks live in
+``aslcheck/checks/rules/*.yaml``. :func:`default_registry` builds a fresh registry from both,
+with no import-time registration.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from aslcheck.checks.aws import ec2 as aws_ec2
+from aslcheck.checks.aws import logging as aws_logging
+from aslcheck.checks.aws import network as aws_network
+from aslcheck.checks.aws import s3 as aws_s3
+from aslcheck.checks.declarative import builtin_rule_specs
+from aslcheck.checks.registry import Registry
+
+MODULES: tuple[ModuleType, ...] = (
+    aws_s3,
+    aws_logging,
+    aws_network,
+    aws_ec2,
+)
+"""Python check modules (each function marked with ``@check`` is registered)."""
+
+
+def default_registry() -> Registry:
+    """A registry holding every built-in check."""
+    registry = Registry()
+    for module in MODULES:
+        registry.add_module(module)
+    for spec in builtin_rule_specs():
+        registry.add(spec)
+    return registry

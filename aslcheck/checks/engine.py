@@ -1,0 +1,312 @@
+"""Evaluate a catalog profile against a snapshot; roll up fail-closed.
+
+Roll-up contract (see README "How results are decided"):
+
+- any FAIL not covered by an active waiver -> FAIL;
+- otherwise any ERROR finding, any collection error touching an in-scope resource or kind,
+  or a check with no in-scope resource (unless it may be empty and its kinds were listed
+  completely) -> INCONCLUSIVE; missing data never becomes PASS;
+- manual controls -> PASS only with a valid, unexpired attestation, else NOT_ATTESTED;
+  partial controls need both a passing automated part and such an attestation;
+- waivers -> WAIVED; an expired waiver waives nothing and stays visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from aslcheck import __version__
+from aslcheck.checks.interface import CheckContext, CheckSpec, Finding, Select, Status
+from aslcheck.checks.registry import Registry
+from aslcheck.controls.config import Config
+from aslcheck.controls.model import Catalog, Control, ManualAttestation, Verification, Waiver
+from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot
+from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult
+
+_MAX_NAMED = 3
+
+
+def family(kind: str) -> str:
+    """Evidence family of a kind: its first segment (``aws``, ``host``, ``iac``)."""
+    return kind.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to evaluate."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """Reference time for waiver and attestation expiry."""
+    families: frozenset[str] | None = None
+    """Evidence families in scope; ``None`` takes them from the config's declared scope."""
+    plan_mode: bool = False
+    """Pre-deployment gate on planned infrastructure: a kind the plan does not declare at all
+    makes that check NOT_APPLICABLE rather than INCONCLUSIVE."""
+
+
+def config_families(config: Config) -> frozenset[str]:
+    """Evidence families the config declares in scope."""
+    out = set()
+    if config.scope.aws:
+        out.add("aws")
+    if config.scope.hosts:
+        out.add("host")
+    return frozenset(out)
+
+
+class _CheckRunner:
+    """Evaluates each check once per run and caches the outcome."""
+
+    def __init__(self, snapshot: Snapshot, config: Config, options: Options,
+                 families: frozenset[str]) -> None:
+        self.snapshot = snapshot
+        self.config = config
+        self.options = options
+        self.families = families
+        self._cache: dict[str, CheckOutcome] = {}
+        self._covered = {family(k) for k in snapshot.kinds_collected()}
+        self._covered |= {family(r.kind) for r in snapshot.resources}
+        self._covered |= {family(e.kind) for e in snapshot.errors if e.kind}
+
+    def outcome(self, spec: CheckSpec) -> CheckOutcome:
+        if spec.id not in self._cache:
+            self._cache[spec.id] = self._evaluate(spec)
+        return self._cache[spec.id]
+
+    def _select(self, spec: CheckSpec) -> tuple[list[Resource], list[Finding]]:
+        chosen: list[Resource] = []
+        undecided: list[Finding] = []
+        for kind in sorted(spec.subjects):
+            for res in self.snapshot.of_kind(kind):
+                if spec.select is Select.ALL:
+                    chosen.append(res)
+                    continue
+                holds = self.config.scope.holds_weights(res.tags, res.id)
+                if holds is None:
+                    undecided.append(Finding(
+                        check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
+                        source=res.source,
+                        reason="cannot tell whether it holds weights: its tags were not collected",
+                    ))
+                elif holds:
+                    chosen.append(res)
+        return chosen, undecided
+
+    def _evaluate(self, spec: CheckSpec) -> CheckOutcome:
+        fams = {family(k) for k in spec.kinds}
+        if not fams & self.families:
+            return CheckOutcome(spec.id, spec.version, (), (), status="not_applicable",
+                                note=f"{', '.join(sorted(fams))} not in the declared scope")
+        if not fams & self._covered:
+            if self.options.plan_mode:
+                return CheckOutcome(spec.id, spec.version, (), (), status="not_applicable",
+                                    note="the plan declares no resource this check reads")
+            return CheckOutcome(spec.id, spec.version, (), (), status="error",
+                                note=f"no evidence: no collector covered {', '.join(sorted(fams))}")
+        chosen, findings = self._select(spec)
+        ctx = CheckContext(snapshot=self.snapshot, config=self.config, resources=tuple(chosen))
+        try:
+            for f in spec.evaluate(ctx):
+                if f.check != spec.id:
+                    raise ValueError(f"finding names check {f.check!r}")
+                findings.append(f)
+        except Exception as exc:  # noqa: BLE001 - a crashing check must fail closed, not abort the run
+            findings.append(Finding(check=spec.id, status=Status.ERROR,
+                                    reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))
+        errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, findings))
+        note = None
+        real = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
+        empty_ok = False
+        if not real and not errors:
+            if spec.allow_empty and spec.kinds <= self.snapshot.kinds_collected():
+                empty_ok = True
+                note = "no such resource exists (kinds listed completely)"
+            elif self.options.plan_mode:
+                return CheckOutcome(spec.id, spec.version, tuple(findings), (),
+                                    status="not_applicable",
+                                    note="no in-scope resource in the plan")
+            else:
+                note = "no in-scope resource: nothing to evaluate"
+        statuses = {f.status for f in findings}
+        if Status.FAIL in statuses:
+            status = "fail"
+        elif Status.ERROR in statuses or errors or (not real and not empty_ok):
+            status = "error"
+        else:
+            status = "pass"
+        return CheckOutcome(spec.id, spec.version, tuple(findings), errors, note=note, status=status)
+
+    def _touches(self, spec: CheckSpec, err: CollectionError, findings: Sequence[Finding]) -> bool:
+        if err.kind is not None and err.kind not in spec.kinds:
+            return False
+        if err.kind is None and err.source not in self._sources_for(spec):
+            return False
+        if err.resource is None:
+            return True
+        if any(f.resource == err.resource for f in findings):
+            return True
+        if spec.select is Select.ALL:
+            return True
+        # NOTE: only a resource we can prove is outside the weight scope is untouched.
+        known = [r for r in self.snapshot.resources if r.id == err.resource]
+        if not known:
+            return True
+        return any(self.config.scope.holds_weights(r.tags, r.id) is not False for r in known)
+
+    def _sources_for(self, spec: CheckSpec) -> set[str]:
+        fams = {family(k) for k in spec.kinds}
+        srcs = {r.source for k in spec.kinds for r in self.snapshot.of_kind(k)}
+        srcs |= {run.name for run in self.snapshot.runs if {family(k) for k in run.kinds} & fams}
+        # An error without a kind from a collector that produced nothing still counts.
+        srcs |= {e.source for e in self.snapshot.errors if e.kind is None}
+        return srcs
+
+
+def _matching(items: Iterable[Waiver], control: Control) -> list[Waiver]:
+    return [w for w in items if w.control == control.id]
+
+
+def _name(items: Sequence[str]) -> str:
+    head = ", ".join(items[:_MAX_NAMED])
+    return head + (f" and {len(items) - _MAX_NAMED} more" if len(items) > _MAX_NAMED else "")
+
+
+def _roll_up(control: Control, outcomes: Sequence[CheckOutcome], waivers: Sequence[Waiver],
+             now: datetime) -> tuple[ControlStatus, str, Counts, ControlStatus | None,
+                                     list[Waiver], list[Waiver]]:
+    active = [w for w in waivers if w.active(now)]
+    expired = [w for w in waivers if not w.active(now)]
+    whole = [w for w in active if w.resource is None]
+    by_resource = {w.resource for w in active if w.resource is not None}
+    used: list[Waiver] = list(whole)
+
+    def waived(resource: str | None) -> bool:
+        return bool(whole) or (resource is not None and resource in by_resource)
+
+    failed: list[str] = []
+    errored: list[str] = []
+    waived_fail = waived_err = 0
+    passed = evaluated = 0
+    resources: set[str] = set()
+    applicable = [o for o in outcomes if o.status != "not_applicable"]
+    for o in applicable:
+        for f in o.findings:
+            if f.resource:
+                resources.add(f.resource)
+            if f.status is Status.PASS:
+                passed += 1
+                evaluated += 1
+            elif f.status in (Status.FAIL, Status.ERROR):
+                evaluated += f.status is Status.FAIL
+                if waived(f.resource):
+                    waived_fail += f.status is Status.FAIL
+                    waived_err += f.status is Status.ERROR
+                    used.extend(w for w in active if w.resource == f.resource and w not in used)
+                    continue
+                target = failed if f.status is Status.FAIL else errored
+                target.append(f"{o.check} on {f.resource or 'the check'}: {f.reason}")
+        for e in o.errors:
+            if waived(e.resource):
+                waived_err += 1
+                used.extend(w for w in active if w.resource == e.resource and w not in used)
+                continue
+            where = e.resource or e.host or "/".join(x for x in (e.account, e.region) if x) or e.source
+            errored.append(f"{o.check}: {e.operation} failed on {where} ({e.code})")
+        if o.status == "error" and o.note and not o.findings and not o.errors:
+            errored.append(f"{o.check}: {o.note}")
+    n_waived = waived_fail + waived_err
+    counts = Counts(in_scope=len(resources), evaluated=evaluated, passed=passed,
+                    failed=len(failed), errored=len(errored), waived=n_waived)
+
+    if failed:
+        underlying, reason = ControlStatus.FAIL, f"{len(failed)} violation(s): {_name(failed)}"
+    elif errored:
+        underlying, reason = (ControlStatus.INCONCLUSIVE,
+                              f"evidence missing: {_name(errored)}")
+    elif control.checks and not applicable:
+        return (ControlStatus.NOT_APPLICABLE, "; ".join(o.note or "" for o in outcomes),
+                counts, None, [], expired)
+    elif control.checks and passed == 0 and not any(o.status == "pass" for o in applicable):
+        underlying, reason = ControlStatus.INCONCLUSIVE, "no check produced positive evidence"
+    elif n_waived:
+        was = ControlStatus.FAIL if waived_fail else ControlStatus.INCONCLUSIVE
+        return (ControlStatus.WAIVED,
+                f"{n_waived} finding(s) waived ({', '.join(sorted({w.ticket for w in used}))}); "
+                f"without the waiver(s): {was.value}", counts, was, used, expired)
+    else:
+        underlying = ControlStatus.PASS
+        reason = (f"all {passed} in-scope finding(s) pass" if control.checks else "")
+    if underlying is not ControlStatus.PASS and whole:
+        return (ControlStatus.WAIVED, f"waived ({whole[0].ticket}); without the waiver: {reason}",
+                counts, underlying, used, expired)
+    return underlying, reason, counts, None, [], expired
+
+
+def _attest(control: Control, reason: str, attestations: Sequence[ManualAttestation],
+            now: datetime) -> tuple[ManualAttestation | None, ControlStatus, str]:
+    """Manual part of a control: PASS only with a valid, unexpired human attestation."""
+    mine = [a for a in attestations if a.control == control.id]
+    valid = [a for a in mine if a.valid(now)]
+    prefix = f"{reason}; " if reason else ""
+    if valid:
+        best = max(valid, key=lambda a: a.date)
+        return best, ControlStatus.PASS, prefix + (
+            f"attested by {best.attested_by} until {best.expires:%Y-%m-%d} ({best.evidence})")
+    why = "attestation expired or not yet valid" if mine else "no human attestation recorded"
+    return None, ControlStatus.NOT_ATTESTED, prefix + f"{why}; needs: {control.evidence}"
+
+
+def evaluate(
+    catalog: Catalog,
+    profile: str,
+    registry: Registry,
+    snapshot: Snapshot,
+    config: Config,
+    *,
+    waivers: Sequence[Waiver] = (),
+    attestations: Sequence[ManualAttestation] = (),
+    digests: Mapping[str, str] | None = None,
+    options: Options | None = None,
+) -> RunResult:
+    """Evaluate ``profile`` of ``catalog``; a pure function of its arguments."""
+    opts = options or Options()
+    families = opts.families if opts.families is not None else config_families(config)
+    runner = _CheckRunner(snapshot, config, opts, families)
+    results: list[ControlResult] = []
+    versions: dict[str, int] = {}
+    for control in catalog.select(profile):
+        specs = [registry.get(cid) for cid in control.checks]
+        outcomes = tuple(runner.outcome(s) for s in specs)
+        for s in specs:
+            versions[s.id] = s.version
+        status, reason, counts, underlying, used, expired = _roll_up(
+            control, outcomes, _matching(waivers, control), opts.now)
+        attestation = None
+        if control.verification is not Verification.AUTOMATED and status in (
+                ControlStatus.PASS, ControlStatus.NOT_APPLICABLE):
+            attestation, status, reason = _attest(control, reason, attestations, opts.now)
+            if status is ControlStatus.NOT_ATTESTED:
+                whole = [w for w in _matching(waivers, control)
+                         if w.resource is None and w.active(opts.now)]
+                if whole:
+                    underlying, status, used = status, ControlStatus.WAIVED, whole
+                    reason = f"waived ({whole[0].ticket}); without the waiver: {reason}"
+        results.append(ControlResult(
+            control=control, status=status, reason=reason, checks=outcomes, counts=counts,
+            waivers=tuple(used), expired_waivers=tuple(expired), attestation=attestation,
+            underlying=underlying))
+    d = digests or {}
+    return RunResult(
+        profile=profile,
+        results=tuple(results),
+        evaluated_at=opts.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        tool_version=__version__,
+        snapshot_digest=d.get("snapshot", snapshot.digest()),
+        catalog_digest=d.get("catalog", ""),
+        config_digest=d.get("config", ""),
+        check_versions=versions,
+        collection_errors=snapshot.errors,
+        sources=tuple(sorted(snapshot.sources())),
+    )

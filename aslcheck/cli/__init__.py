@@ -1,0 +1,73 @@
+"""Thin command-line interface: parse, call the library, render, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from aslcheck import __version__
+from aslcheck.cli import (
+    cmd_check,
+    cmd_controls,
+    cmd_demo,
+    cmd_keygen,
+    cmd_scan,
+    cmd_validate,
+    cmd_verify,
+)
+from aslcheck.cli.exitcodes import ExitCode
+from aslcheck.errors import AslcheckError, BadInputError, VerificationError
+
+SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_verify, cmd_keygen, cmd_demo)
+"""One module per subcommand; each has ``register(subparsers)`` and sets ``run``."""
+
+
+class _UsageError(BadInputError):
+    """Wrong command-line usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting with its own code 2 (ours means INCOMPLETE)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser."""
+    parser = _Parser(prog="aslcheck", description="Verify ASL-2/ASL-3 security controls and sign the results.")
+    parser.add_argument("--version", action="version", version=f"aslcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in SUBCOMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; every AslcheckError is caught here, once."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        code: int = args.run(args)
+        return code
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    except VerificationError as exc:
+        print("verification FAILED:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return int(ExitCode.VERIFY_FAILED)
+    except AslcheckError as exc:
+        print(f"aslcheck: error: {exc}", file=sys.stderr)
+        return int(ExitCode.BAD_INPUT)
+    except KeyboardInterrupt:
+        print("aslcheck: interrupted; no partial report was written", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - a bug: show it, and never exit 0
+        traceback.print_exc()
+        print("aslcheck: internal error (a bug); please report it with the traceback above",
+              file=sys.stderr)
+        return int(ExitCode.INTERNAL)

@@ -1,0 +1,46 @@
+"""``aslcheck check``: evaluate a profile against an existing snapshot file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aslcheck.checks.engine import evaluate
+from aslcheck.cli.common import (
+    add_input_args,
+    add_output_args,
+    exit_code,
+    load_inputs,
+    print_summary,
+    signers_from,
+    write,
+)
+from aslcheck.inventories import snapshot as snapshot_io
+from aslcheck.inventories.snapshot import sha256_hex
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommand."""
+    p = sub.add_parser("check", help="evaluate a snapshot against a profile",
+                       description="Evaluate a profile against a snapshot file; write reports.")
+    p.add_argument("--snapshot", required=True, metavar="FILE", help="inventory snapshot (JSON)")
+    add_input_args(p)
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, evaluate, write reports, return the exit code."""
+    inputs = load_inputs(args)
+    snap, raw = snapshot_io.load(args.snapshot)
+    signers = signers_from(args)
+    result = evaluate(
+        inputs.catalog, inputs.profile, inputs.registry, snap, inputs.config,
+        waivers=inputs.waivers, attestations=inputs.attestations,
+        digests={"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
+                 "config": inputs.config_digest})
+    written = write(result, args, signers, raw)
+    if not args.quiet:
+        print_summary(result, sys.stdout)
+        print(f"reports written to {written.directory}/")
+    return int(exit_code(result, args.manual))

@@ -1,0 +1,40 @@
+"""``aslcheck keygen``: create an Ed25519 key pair for signing attestations."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from aslcheck.errors import BadInputError
+from aslcheck.reports.signing import generate_keypair
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommand."""
+    p = sub.add_parser("keygen", help="create a signing key pair",
+                       description="Write PREFIX.key (mode 0600) and PREFIX.pub.")
+    p.add_argument("prefix", metavar="PREFIX", help="path prefix of the key files")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--passphrase-env", metavar="VAR", help="encrypt with the passphrase in $VAR")
+    g.add_argument("--passphrase", action="store_true", help="prompt for a passphrase")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the pair; print the key ID."""
+    passphrase: bytes | None = None
+    if args.passphrase_env:
+        value = os.environ.get(args.passphrase_env)
+        if not value:
+            raise BadInputError(f"environment variable {args.passphrase_env} is empty or unset")
+        passphrase = value.encode()
+    elif args.passphrase:
+        first = getpass.getpass("passphrase: ")
+        if first != getpass.getpass("again: ") or not first:
+            raise BadInputError("passphrases are empty or do not match")
+        passphrase = first.encode()
+    keyid = generate_keypair(f"{args.prefix}.key", f"{args.prefix}.pub", passphrase)
+    print(f"wrote {args.prefix}.key (0600) and {args.prefix}.pub; key ID {keyid}", file=sys.stdout)
+    return 0

@@ -1,0 +1,93 @@
+"""``aslcheck scan``: collect (AWS, hosts), then check; write the snapshot and signed reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aslcheck.checks.engine import evaluate
+from aslcheck.cli.collectors import PLUGINS
+from aslcheck.cli.common import (
+    Inputs,
+    add_input_args,
+    add_output_args,
+    exit_code,
+    load_inputs,
+    print_summary,
+    signers_from,
+    write,
+)
+from aslcheck.errors import BadInputError
+from aslcheck.inventories.interface import CollectionRequest, Collector, ProgressCallback
+from aslcheck.inventories.snapshot import Snapshot, merge
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommand."""
+    p = sub.add_parser("scan", help="collect, then check",
+                       description="Collect an inventory with the chosen collectors, evaluate the "
+                                   "profile, write the snapshot, reports and signed attestation.")
+    add_input_args(p)
+    add_output_args(p)
+    for plugin in PLUGINS:
+        plugin.add_args(p)
+    p.set_defaults(run=run)
+
+
+def required_kinds(inputs: Inputs) -> frozenset[str]:
+    """Kinds the selected profile's checks read: collectors fetch nothing else."""
+    kinds: set[str] = set()
+    for control in inputs.catalog.select(inputs.profile):
+        for cid in control.checks:
+            kinds |= inputs.registry.get(cid).kinds
+    return frozenset(kinds)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
+    """A rich progress bar fed by collector callbacks (a no-op when disabled)."""
+    if not enabled:
+        yield lambda task, done, total: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = int(bar.add_task(task, total=total))
+            bar.update(tasks[task], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+def collect(collectors: list[Collector], inputs: Inputs, show_progress: bool) -> Snapshot:
+    """Run every collector and merge their snapshots."""
+    kinds = required_kinds(inputs)
+    with progress_bar(show_progress) as progress:
+        snaps = [c.collect(CollectionRequest(
+            kinds=kinds & c.kinds(), config=inputs.config, progress=progress)) for c in collectors]
+    return merge(snaps)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, collect, evaluate, write."""
+    inputs = load_inputs(args)
+    collectors = [c for p in PLUGINS if (c := p.build(args, inputs.config)) is not None]
+    if not collectors:
+        raise BadInputError("nothing to scan: pass --aws and/or --inventory FILE")
+    signers = signers_from(args)
+    snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
+    raw = snap.canonical_bytes()
+    result = evaluate(inputs.catalog, inputs.profile, inputs.registry, snap, inputs.config,
+                      waivers=inputs.waivers, attestations=inputs.attestations,
+                      digests={"snapshot": snap.digest(), "catalog": inputs.catalog_digest,
+                               "config": inputs.config_digest})
+    written = write(result, args, signers, raw)
+    if not args.quiet:
+        print_summary(result, sys.stdout)
+        print(f"snapshot and reports written to {written.directory}/")
+    return int(exit_code(result, args.manual))

@@ -1,0 +1,320 @@
+"""The versioned, content-addressed inventory snapshot every collector produces.
+
+Format ``aslcheck.snapshot`` version 1 (JSON Schema: ``schema/snapshot.schema.json``, prose:
+``docs/formats.md``). The digest is the SHA-256 of the canonical JSON serialisation (sorted
+keys, no insignificant white space, UTF-8, no floats), so the same inventory always has the
+same digest and an attestation can name it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aslcheck.errors import BadInputError, Location
+
+FORMAT = "aslcheck.snapshot"
+VERSION = 1
+
+JSON = Any
+
+
+def canonical_json(value: JSON) -> bytes:
+    """Serialise ``value`` canonically: sorted keys, compact, UTF-8; floats are refused."""
+    _refuse_floats(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _refuse_floats(value: JSON) -> None:
+    # NOTE: float formatting differs between serialisers; digests must not depend on it.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            raise ValueError(f"floats are not allowed in canonical JSON: {item!r}")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One inventoried thing: a bucket, a key, a role, a host, a weight path, a Terraform resource."""
+
+    kind: str
+    """Dotted kind, ``<source family>.<service>.<type>``, e.g. ``aws.s3.bucket``, ``host.weight_path``."""
+    id: str
+    """Stable identifier within the kind (an ARN, ``host:path``, a Terraform address)."""
+    source: str
+    """Name of the collector that produced it (``aws``, ``ssh``, ``terraform``)."""
+    attributes: Mapping[str, JSON]
+    """Collected facts. A key that is absent was not collected; checks treat that as an ERROR."""
+    tags: Mapping[str, str] | None = None
+    """Tags or labels; ``None`` means they could not be read (scope by tag is then undecidable)."""
+    account: str | None = None
+    """AWS account ID, when the resource lives in one."""
+    region: str | None = None
+    """AWS region, when regional."""
+    host: str | None = None
+    """Inventory name of the host, for host resources."""
+
+    def key(self) -> tuple[str, str, str]:
+        """Identity within a snapshot."""
+        return (self.source, self.kind, self.id)
+
+    def to_json(self) -> dict[str, JSON]:
+        """The resource as a JSON object of the snapshot format."""
+        out: dict[str, JSON] = {
+            "kind": self.kind,
+            "id": self.id,
+            "source": self.source,
+            "attributes": dict(self.attributes),
+        }
+        if self.tags is not None:
+            out["tags"] = dict(self.tags)
+        for name in ("account", "region", "host"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """A read that failed: the evidence it would have produced is missing, never assumed."""
+
+    source: str
+    """Collector name."""
+    operation: str
+    """What was attempted (``s3:GetBucketPolicy``, ``ssh:connect``, ``checkov:run``)."""
+    code: str
+    """Machine-readable error code (``AccessDenied``, ``Throttling``, ``Timeout``, ``HostKeyUnknown``)."""
+    message: str
+    """Human explanation."""
+    resource: str | None = None
+    """ID of the resource whose data is missing; ``None`` when a whole kind or target is affected."""
+    kind: str | None = None
+    """Kind whose data is missing (or partially missing); ``None`` means every kind of the target."""
+    account: str | None = None
+    """AWS account, when relevant."""
+    region: str | None = None
+    """AWS region, when relevant."""
+    host: str | None = None
+    """Host, when relevant."""
+
+    def to_json(self) -> dict[str, JSON]:
+        """The error as a JSON object of the snapshot format."""
+        out: dict[str, JSON] = {
+            "source": self.source,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.message,
+        }
+        for name in ("resource", "kind", "account", "region", "host"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def sort_key(self) -> tuple[str, ...]:
+        """Deterministic order in the serialised snapshot."""
+        return (
+            self.source,
+            self.kind or "",
+            self.resource or "",
+            self.host or "",
+            self.account or "",
+            self.region or "",
+            self.operation,
+            self.code,
+            self.message,
+        )
+
+
+@dataclass(frozen=True)
+class CollectorRun:
+    """Provenance of one collector run."""
+
+    name: str
+    """Collector name (``aws``, ``ssh``, ``terraform``)."""
+    version: str
+    """Collector (tool) version."""
+    targets: tuple[str, ...]
+    """What it looked at: accounts/regions, hosts, directories."""
+    kinds: tuple[str, ...]
+    """Resource kinds it collected completely enough that an empty list means "none exist"."""
+    started: str
+    """RFC 3339 UTC start time."""
+    ended: str
+    """RFC 3339 UTC end time."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", tuple(sorted(set(self.targets))))
+        object.__setattr__(self, "kinds", tuple(sorted(set(self.kinds))))
+
+    def to_json(self) -> dict[str, JSON]:
+        """The run as a JSON object of the snapshot format."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "targets": list(self.targets),
+            "kinds": list(self.kinds),
+            "started": self.started,
+            "ended": self.ended,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable inventory: resources, collection errors and provenance."""
+
+    resources: tuple[Resource, ...]
+    """Every collected resource, in canonical order."""
+    errors: tuple[CollectionError, ...] = ()
+    """Every failed read, in canonical order."""
+    runs: tuple[CollectorRun, ...] = ()
+    """Which collectors ran, on what, when."""
+    _by_kind: dict[str, tuple[Resource, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.resources, key=Resource.key))
+        seen: set[tuple[str, str, str]] = set()
+        for res in ordered:
+            if res.key() in seen:
+                raise BadInputError(f"duplicate resource {res.key()!r} in snapshot")
+            seen.add(res.key())
+        object.__setattr__(self, "resources", ordered)
+        object.__setattr__(self, "errors", tuple(sorted(set(self.errors), key=CollectionError.sort_key)))
+        object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: (r.name, r.started))))
+        grouped: dict[str, list[Resource]] = {}
+        for res in ordered:
+            grouped.setdefault(res.kind, []).append(res)
+        self._by_kind.update({k: tuple(v) for k, v in grouped.items()})
+
+    def of_kind(self, kind: str) -> tuple[Resource, ...]:
+        """Resources of one kind."""
+        return self._by_kind.get(kind, ())
+
+    def kinds_collected(self) -> frozenset[str]:
+        """Kinds some collector declared it listed completely."""
+        return frozenset(k for run in self.runs for k in run.kinds)
+
+    def sources(self) -> frozenset[str]:
+        """Names of the collectors that ran."""
+        return frozenset(run.name for run in self.runs)
+
+    def to_json(self) -> dict[str, JSON]:
+        """The snapshot document."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "provenance": {"collectors": [r.to_json() for r in self.runs]},
+            "resources": [r.to_json() for r in self.resources],
+            "errors": [e.to_json() for e in self.errors],
+        }
+
+    def canonical_bytes(self) -> bytes:
+        """Canonical serialisation; what is written to disk and hashed."""
+        return canonical_json(self.to_json())
+
+    def digest(self) -> str:
+        """``sha256`` hex digest of :meth:`canonical_bytes`."""
+        return sha256_hex(self.canonical_bytes())
+
+
+def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
+    """Merge snapshots from several collectors or shards into one.
+
+    The same resource seen twice with identical content is kept once; the same key with
+    different content is a conflict and is refused rather than resolved silently.
+    """
+    by_key: dict[tuple[str, str, str], Resource] = {}
+    errors: list[CollectionError] = []
+    runs: list[CollectorRun] = []
+    for snap in snapshots:
+        for res in snap.resources:
+            prior = by_key.get(res.key())
+            if prior is not None and prior != res:
+                raise BadInputError(f"conflicting copies of resource {res.key()!r} while merging")
+            by_key[res.key()] = res
+        errors.extend(snap.errors)
+        runs.extend(snap.runs)
+    return Snapshot(resources=tuple(by_key.values()), errors=tuple(errors), runs=tuple(runs))
+
+
+def iter_resources(doc: Mapping[str, JSON]) -> Iterator[Resource]:
+    """Parse the ``resources`` array of a snapshot document (already schema-validated)."""
+    for raw in doc["resources"]:
+        yield Resource(
+            kind=raw["kind"],
+            id=raw["id"],
+            source=raw["source"],
+            attributes=raw["attributes"],
+            tags=raw.get("tags"),
+            account=raw.get("account"),
+            region=raw.get("region"),
+            host=raw.get("host"),
+        )
+
+
+def from_json(doc: Mapping[str, JSON], origin: str = "<snapshot>") -> Snapshot:
+    """Build a snapshot from a parsed document, validating it against the schema first."""
+    from aslcheck.inventories.schema import validate_snapshot_document
+
+    validate_snapshot_document(doc, origin)
+    errors = tuple(
+        CollectionError(
+            source=e["source"],
+            operation=e["operation"],
+            code=e["code"],
+            message=e["message"],
+            resource=e.get("resource"),
+            kind=e.get("kind"),
+            account=e.get("account"),
+            region=e.get("region"),
+            host=e.get("host"),
+        )
+        for e in doc["errors"]
+    )
+    runs = tuple(
+        CollectorRun(
+            name=r["name"],
+            version=r["version"],
+            targets=tuple(r["targets"]),
+            kinds=tuple(r["kinds"]),
+            started=r["started"],
+            ended=r["ended"],
+        )
+        for r in doc["provenance"]["collectors"]
+    )
+    return Snapshot(resources=tuple(iter_resources(doc)), errors=errors, runs=runs)
+
+
+def load(path: str) -> tuple[Snapshot, bytes]:
+    """Read a snapshot file; returns the snapshot and the exact bytes read (for digests)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise BadInputError(f"cannot read snapshot: {exc.strerror}", Location(path)) from exc
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise BadInputError(f"not valid JSON: {exc}", Location(path, line)) from exc
+    if not isinstance(doc, dict):
+        raise BadInputError("expected a JSON object (an aslcheck snapshot)", Location(path, 1))
+    return from_json(doc, path), data

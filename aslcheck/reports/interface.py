@@ -1,0 +1,25 @@
+"""Renderer interface: one result model, many formats that know nothing of each other."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from aslcheck.errors import AslcheckError
+from aslcheck.reports.model import RunResult
+
+
+class ReportError(AslcheckError):
+    """A report could not be produced."""
+
+
+class Renderer(ABC):
+    """Turns a :class:`RunResult` into the bytes of one file."""
+
+    name: str
+    """Format name used on the command line (``json``, ``markdown``, ``junit``...)."""
+    filename: str
+    """File name inside the report directory."""
+
+    @abstractmethod
+    def render(self, run: RunResult) -> bytes:
+        """The file's content."""

@@ -1,0 +1,109 @@
+"""End-to-end CLI on the small test catalog: exit codes, reports, verify, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aslcheck.cli import main
+from aslcheck.cli.exitcodes import ExitCode
+from tests.core.conftest import DATA, bucket, snap
+
+BASE = ["--no-default-catalog", "--catalog", str(DATA / "catalog.yaml"), "--rules", str(DATA / "rules.yaml"),
+        "--config", str(DATA / "aslcheck.yaml")]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    prefix = tmp_path / "key"
+    assert main(["keygen", str(prefix)]) == 0
+    good = tmp_path / "good.json"
+    good.write_bytes(snap(bucket("a")).canonical_bytes())
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(snap(bucket("a"), bucket("b", versioning="Suspended")).canonical_bytes())
+    return {"key": f"{prefix}.key", "pub": f"{prefix}.pub", "good": str(good), "bad": str(bad),
+            "out": str(tmp_path / "reports")}
+
+
+def check(env: dict[str, str], snapshot: str, *extra: str) -> int:
+    return main(["check", "--snapshot", snapshot, *BASE, "--out", env["out"], "--sign-key", env["key"],
+                 "--quiet", *extra])
+
+
+def test_exit_codes(env: dict[str, str]) -> None:
+    assert check(env, env["bad"]) == ExitCode.FAIL
+    # Manual T3-PR-1 is not attested: INCOMPLETE, unless manual controls are report-only.
+    assert check(env, env["good"]) == ExitCode.INCOMPLETE
+    assert check(env, env["good"], "--profile", "asl2") == ExitCode.OK
+
+
+def test_manual_report_only_still_gates_on_inconclusive(env: dict[str, str], tmp_path: Path) -> None:
+    from aslcheck.inventories.snapshot import Resource
+
+    # Only the human part is missing (manual T3-PR-1, partial T3-LM-1): report-only mode exits 0.
+    assert check(env, env["good"], "--manual", "report") == ExitCode.OK
+    # Missing evidence still gates, whatever the manual mode.
+    blind = Resource(kind="aws.s3.bucket", id="arn:aws:s3:::a", source="aws", attributes={},
+                     tags={"asl:asset": "model-weights"})
+    missing = tmp_path / "m.json"
+    missing.write_bytes(snap(blind).canonical_bytes())
+    assert check(env, str(missing), "--manual", "report") == ExitCode.INCOMPLETE
+
+
+def test_reports_written_and_verify(env: dict[str, str], capsys: Any) -> None:
+    check(env, env["bad"])
+    out = Path(env["out"])
+    assert {p.name for p in out.iterdir()} == {
+        "attestation.dsse.json", "results.json", "summary.md", "junit.xml", "snapshot.json"}
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["fail"] >= 1
+    att = str(out / "attestation.dsse.json")
+    assert main(["verify", att, "--key", env["pub"], "--snapshot", str(out / "snapshot.json"),
+                 "--config", str(DATA / "aslcheck.yaml")]) == ExitCode.OK
+    # Change one byte of the snapshot: verify names the digest mismatch.
+    assert main(["verify", att, "--key", env["pub"], "--snapshot", env["good"]]) == ExitCode.VERIFY_FAILED
+    assert "snapshot.json digest differs" in capsys.readouterr().err
+    # Change one byte of the payload.
+    doc = json.loads(Path(att).read_text())
+    doc["payload"] = doc["payload"][:40] + ("A" if doc["payload"][40] != "A" else "B") + doc["payload"][41:]
+    tampered = out / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    assert main(["verify", str(tampered), "--key", env["pub"]]) == ExitCode.VERIFY_FAILED
+    assert "signature check failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("edit", "needle"), [
+    (lambda t: t.replace("    domain: WA\n", "    domain: WA\n    colour: red\n"), "unknown key 'colour'"),
+    (lambda t: t.replace("id: T2-WA-1", "id: T2-EN-1"), "duplicate control ID"),
+    (lambda t: t.replace("[test.s3.kms]", "[test.s3.missing]"), "does not exist"),
+])
+def test_bad_catalog_writes_nothing(env: dict[str, str], tmp_path: Path, capsys: Any, edit: Any,
+                                    needle: str) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(edit((DATA / "catalog.yaml").read_text()))
+    args = ["check", "--snapshot", env["good"], "--no-default-catalog", "--catalog", str(broken),
+            "--rules", str(DATA / "rules.yaml"), "--config", str(DATA / "aslcheck.yaml"),
+            "--out", env["out"], "--sign-key", env["key"]]
+    assert main(args) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert needle in err and f"{broken}:" in err and "Traceback" not in err
+    assert not os.path.exists(env["out"])
+
+
+def test_usage_errors_are_bad_input(capsys: Any) -> None:
+    assert main(["check"]) == ExitCode.BAD_INPUT
+    assert main(["nonsense"]) == ExitCode.BAD_INPUT
+    assert main(["--help"]) == 0
+    capsys.readouterr()
+
+
+def test_console_script_runs() -> None:
+    proc = subprocess.run([sys.executable, "-m", "aslcheck", "--version"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0 and "aslcheck" in proc.stdout

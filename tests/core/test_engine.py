@@ -1,0 +1,189 @@
+"""Fail-closed roll-up: every path by which missing data could become PASS is tested here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from aslcheck.checks.engine import Options, evaluate
+from aslcheck.checks.interface import CheckId, CheckSpec, Finding, Status
+from aslcheck.controls.model import ControlId, ManualAttestation, Waiver
+from aslcheck.inventories.snapshot import CollectionError, Resource
+from aslcheck.reports.model import ControlStatus
+from tests.core.conftest import bucket, snap
+
+NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
+
+
+def results(catalog: Any, registry: Any, config: Any, snapshot: Any, **kw: Any) -> dict[str, Any]:
+    run = evaluate(catalog, "asl3", registry, snapshot, config, options=Options(now=NOW), **kw)
+    return {r.control.id: r for r in run.results}
+
+
+def test_pass_and_fail(catalog: Any, registry: Any, config: Any) -> None:
+    r = results(catalog, registry, config, snap(bucket("good"), bucket("bad", versioning="Suspended")))
+    assert r["T2-EN-1"].status is ControlStatus.PASS
+    assert r["T2-EN-1"].counts.passed == 2
+    assert r["T2-WA-1"].status is ControlStatus.FAIL
+    assert "arn:aws:s3:::bad" in r["T2-WA-1"].reason
+    assert r["T2-WA-1"].counts.failed == 1
+
+
+def test_missing_attribute_is_inconclusive(catalog: Any, registry: Any, config: Any) -> None:
+    b = Resource(kind="aws.s3.bucket", id="arn:aws:s3:::w", source="aws", attributes={},
+                 tags={"asl:asset": "model-weights"})
+    r = results(catalog, registry, config, snap(b))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "not collected" in r["T2-EN-1"].reason
+
+
+def test_collection_error_on_in_scope_resource(catalog: Any, registry: Any, config: Any) -> None:
+    err = CollectionError("aws", "s3:GetBucketEncryption", "AccessDenied", "denied",
+                          resource="arn:aws:s3:::good", kind="aws.s3.bucket")
+    r = results(catalog, registry, config, snap(bucket("good"), errors=(err,)))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "AccessDenied" in r["T2-EN-1"].reason
+
+
+def test_collection_error_on_kind_listing(catalog: Any, registry: Any, config: Any) -> None:
+    err = CollectionError("aws", "s3:ListBuckets", "Throttling", "slow down", kind="aws.s3.bucket")
+    r = results(catalog, registry, config, snap(bucket("good"), errors=(err,)))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+
+
+def test_error_on_provably_out_of_scope_resource_does_not_touch(
+        catalog: Any, registry: Any, config: Any) -> None:
+    err = CollectionError("aws", "s3:GetBucketEncryption", "AccessDenied", "denied",
+                          resource="arn:aws:s3:::logs", kind="aws.s3.bucket")
+    r = results(catalog, registry, config, snap(bucket("good"), bucket("logs", weights=False),
+                                                 errors=(err,)))
+    assert r["T2-EN-1"].status is ControlStatus.PASS
+
+
+def test_error_on_unknown_resource_touches(catalog: Any, registry: Any, config: Any) -> None:
+    err = CollectionError("aws", "s3:GetBucketTagging", "AccessDenied", "denied",
+                          resource="arn:aws:s3:::mystery", kind="aws.s3.bucket")
+    r = results(catalog, registry, config, snap(bucket("good"), errors=(err,)))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+
+
+def test_unknown_tags_make_scope_undecidable(catalog: Any, registry: Any, config: Any) -> None:
+    b = Resource(kind="aws.s3.bucket", id="arn:aws:s3:::x", source="aws",
+                 attributes={"encryption": {"algorithm": "aws:kms"}, "versioning": "Enabled"}, tags=None)
+    r = results(catalog, registry, config, snap(bucket("good"), b))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "tags were not collected" in r["T2-EN-1"].reason
+
+
+def test_no_in_scope_resource_is_inconclusive(catalog: Any, registry: Any, config: Any) -> None:
+    r = results(catalog, registry, config, snap(bucket("logs", weights=False)))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "no in-scope resource" in r["T2-EN-1"].reason
+
+
+def test_no_collector_for_family_is_inconclusive(catalog: Any, registry: Any, config: Any) -> None:
+    from aslcheck.inventories.snapshot import Snapshot
+
+    r = results(catalog, registry, config, Snapshot(resources=()))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "no collector covered aws" in r["T2-EN-1"].reason
+
+
+def test_allow_empty_needs_complete_listing(catalog: Any, registry: Any, config: Any) -> None:
+    listed = results(catalog, registry, config, snap(bucket("good")))
+    assert listed["T3-NW-9"].status is ControlStatus.PASS
+    unlisted = results(catalog, registry, config, snap(bucket("good"), kinds=("aws.s3.bucket",)))
+    assert unlisted["T3-NW-9"].status is ControlStatus.INCONCLUSIVE
+    err = CollectionError("aws", "ec2:DescribeSnapshots", "AccessDenied", "no", kind="aws.ec2.snapshot")
+    denied = results(catalog, registry, config, snap(bucket("good"), errors=(err,)))
+    assert denied["T3-NW-9"].status is ControlStatus.INCONCLUSIVE
+
+
+def test_crashing_check_is_an_error(catalog: Any, registry: Any, config: Any) -> None:
+    def boom(ctx: Any) -> list[Finding]:
+        raise RuntimeError("bug")
+
+    registry._checks[CheckId("test.s3.kms")] = CheckSpec(
+        id=CheckId("test.s3.kms"), version=1, kinds=frozenset({"aws.s3.bucket"}), evaluate=boom)
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "RuntimeError" in r["T2-EN-1"].reason
+
+
+def test_manual_control_needs_valid_attestation(catalog: Any, registry: Any, config: Any) -> None:
+    s = snap(bucket("good"))
+    assert results(catalog, registry, config, s)["T3-PR-1"].status is ControlStatus.NOT_ATTESTED
+    valid = ManualAttestation(ControlId("T3-PR-1"), "alice", NOW - timedelta(days=3), "https://lms/x",
+                              NOW + timedelta(days=30))
+    expired = ManualAttestation(ControlId("T3-PR-1"), "bob", NOW - timedelta(days=400), "https://lms/y",
+                                NOW - timedelta(days=1))
+    assert results(catalog, registry, config, s, attestations=[expired])["T3-PR-1"].status \
+        is ControlStatus.NOT_ATTESTED
+    ok = results(catalog, registry, config, s, attestations=[valid])["T3-PR-1"]
+    assert ok.status is ControlStatus.PASS
+    assert ok.attestation == valid
+
+
+def test_partial_control_needs_checks_and_attestation(catalog: Any, registry: Any, config: Any) -> None:
+    att = ManualAttestation(ControlId("T3-LM-1"), "alice", NOW - timedelta(days=1), "https://x",
+                            NOW + timedelta(days=1))
+    good = snap(bucket("good"))
+    assert results(catalog, registry, config, good)["T3-LM-1"].status is ControlStatus.NOT_ATTESTED
+    assert results(catalog, registry, config, good, attestations=[att])["T3-LM-1"].status \
+        is ControlStatus.PASS
+    bad = snap(bucket("bad", versioning=None))
+    assert results(catalog, registry, config, bad, attestations=[att])["T3-LM-1"].status \
+        is ControlStatus.FAIL
+
+
+def _waiver(days: int, resource: str | None = None) -> Waiver:
+    return Waiver(ControlId("T2-WA-1"), "accepted while migrating", "carol", "SEC-1",
+                  NOW + timedelta(days=days), resource=resource)
+
+
+def test_waivers(catalog: Any, registry: Any, config: Any) -> None:
+    s = snap(bucket("good"), bucket("bad", versioning="Suspended"))
+    active = results(catalog, registry, config, s, waivers=[_waiver(10)])["T2-WA-1"]
+    assert active.status is ControlStatus.WAIVED
+    assert active.underlying is ControlStatus.FAIL
+    expired = results(catalog, registry, config, s, waivers=[_waiver(-1)])["T2-WA-1"]
+    assert expired.status is ControlStatus.FAIL
+    assert expired.expired_waivers and not expired.waivers
+    scoped = results(catalog, registry, config, s,
+                     waivers=[_waiver(10, "arn:aws:s3:::bad")])["T2-WA-1"]
+    assert scoped.status is ControlStatus.WAIVED
+    other = results(catalog, registry, config, s,
+                    waivers=[_waiver(10, "arn:aws:s3:::good")])["T2-WA-1"]
+    assert other.status is ControlStatus.FAIL
+
+
+@pytest.mark.parametrize("status", [Status.ERROR, Status.NOT_APPLICABLE])
+def test_only_pass_findings_can_pass(catalog: Any, registry: Any, config: Any, status: Status) -> None:
+    def only(ctx: Any) -> list[Finding]:
+        return [ctx.finding(CheckId("test.s3.kms"), r, status, "x") for r in ctx.resources]
+
+    registry._checks[CheckId("test.s3.kms")] = CheckSpec(
+        id=CheckId("test.s3.kms"), version=1, kinds=frozenset({"aws.s3.bucket"}), evaluate=only)
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+
+
+def test_families_out_of_scope_are_not_applicable(catalog: Any, registry: Any) -> None:
+    from aslcheck.controls.config import Config, Scope
+
+    cfg = Config(scope=Scope(hosts=True))
+    r = results(catalog, registry, cfg, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.NOT_APPLICABLE
+
+
+def test_plan_mode_treats_undeclared_kinds_as_not_applicable(
+        catalog: Any, registry: Any, config: Any) -> None:
+    from aslcheck.inventories.snapshot import Snapshot
+
+    run = evaluate(catalog, "asl3", registry, Snapshot(resources=(bucket("good"),)), config,
+                   options=Options(now=NOW, plan_mode=True))
+    by = {r.control.id: r for r in run.results}
+    assert by["T2-EN-1"].status is ControlStatus.PASS
+    assert by["T3-NW-9"].status is ControlStatus.NOT_APPLICABLE
