@@ -69,6 +69,10 @@ class _CheckRunner:
         self._covered = {family(k) for k in snapshot.kinds_collected()}
         self._covered |= {family(r.kind) for r in snapshot.resources}
         self._covered |= {family(e.kind) for e in snapshot.errors if e.kind}
+        self._by_id: dict[str, list[Resource]] = {}
+        if snapshot.errors:  # only needed to place errors; skip the index when there are none
+            for res in snapshot.resources:
+                self._by_id.setdefault(res.id, []).append(res)
 
     def outcome(self, spec: CheckSpec) -> CheckOutcome:
         if spec.id not in self._cache:
@@ -115,7 +119,8 @@ class _CheckRunner:
         except Exception as exc:  # noqa: BLE001 - a crashing check must fail closed, not abort the run
             findings.append(Finding(check=spec.id, status=Status.ERROR,
                                     reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))
-        errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, findings))
+        ids = {f.resource for f in findings if f.resource}
+        errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, ids))
         note = None
         real = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
         empty_ok = False
@@ -138,19 +143,19 @@ class _CheckRunner:
             status = "pass"
         return CheckOutcome(spec.id, spec.version, tuple(findings), errors, note=note, status=status)
 
-    def _touches(self, spec: CheckSpec, err: CollectionError, findings: Sequence[Finding]) -> bool:
+    def _touches(self, spec: CheckSpec, err: CollectionError, finding_ids: set[str]) -> bool:
         if err.kind is not None and err.kind not in spec.kinds:
             return False
         if err.kind is None and err.source not in self._sources_for(spec):
             return False
         if err.resource is None:
             return True
-        if any(f.resource == err.resource for f in findings):
+        if err.resource in finding_ids:
             return True
         if spec.select is Select.ALL:
             return True
         # NOTE: only a resource we can prove is outside the weight scope is untouched.
-        known = [r for r in self.snapshot.resources if r.id == err.resource]
+        known = self._by_id.get(err.resource, [])
         if not known:
             return True
         return any(self.config.scope.holds_weights(r.tags, r.id) is not False for r in known)
