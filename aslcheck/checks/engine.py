@@ -124,6 +124,9 @@ class _CheckRunner:
         note = None
         real = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
         empty_ok = False
+        if not real and not errors and findings:
+            return CheckOutcome(spec.id, spec.version, tuple(findings), (), status="not_applicable",
+                                note="does not apply to any in-scope resource")
         if not real and not errors:
             if spec.allow_empty and spec.kinds <= self.snapshot.kinds_collected():
                 empty_ok = True

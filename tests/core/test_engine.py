@@ -159,7 +159,7 @@ def test_waivers(catalog: Any, registry: Any, config: Any) -> None:
     assert other.status is ControlStatus.FAIL
 
 
-@pytest.mark.parametrize("status", [Status.ERROR, Status.NOT_APPLICABLE])
+@pytest.mark.parametrize("status", [Status.ERROR])
 def test_only_pass_findings_can_pass(catalog: Any, registry: Any, config: Any, status: Status) -> None:
     def only(ctx: Any) -> list[Finding]:
         return [ctx.finding(CheckId("test.s3.kms"), r, status, "x") for r in ctx.resources]
@@ -187,3 +187,17 @@ def test_plan_mode_treats_undeclared_kinds_as_not_applicable(
     by = {r.control.id: r for r in run.results}
     assert by["T2-EN-1"].status is ControlStatus.PASS
     assert by["T3-NW-9"].status is ControlStatus.NOT_APPLICABLE
+
+
+def test_check_not_applicable_to_every_resource(catalog: Any, registry: Any, config: Any) -> None:
+    def na(ctx: Any) -> list[Finding]:
+        return [ctx.finding(CheckId("test.s3.kms"), r, Status.NOT_APPLICABLE, "no endpoints declared")
+                for r in ctx.resources]
+
+    registry._checks[CheckId("test.s3.kms")] = CheckSpec(
+        id=CheckId("test.s3.kms"), version=1, kinds=frozenset({"aws.s3.bucket"}), evaluate=na)
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.NOT_APPLICABLE
+    # With no in-scope resource at all it is still INCONCLUSIVE, never NOT_APPLICABLE.
+    r = results(catalog, registry, config, snap(bucket("logs", weights=False)))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
