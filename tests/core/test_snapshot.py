@@ -64,3 +64,34 @@ def test_not_json(tmp_path: Any) -> None:
     with pytest.raises(BadInputError) as info:
         snapshot_io.load(str(path))
     assert info.value.location is not None and info.value.location.line == 2
+
+
+ITEM_CASES = [
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws", "attributes": {}},
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws", "attributes": {}, "tags": {"a": "b"}, "host": "h"},
+    {"kind": "Bad", "id": "x", "source": "aws", "attributes": {}},
+    {"kind": "aws.s3.bucket", "id": "", "source": "aws", "attributes": {}},
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws"},
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws", "attributes": []},
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws", "attributes": {}, "tags": {"a": 1}},
+    {"kind": "aws.s3.bucket", "id": "x", "source": "aws", "attributes": {}, "extra": 1},
+    {"kind": "aws.s3.bucket", "id": 5, "source": "aws", "attributes": {}},
+    "not an object",
+]
+
+
+@pytest.mark.parametrize("item", ITEM_CASES)
+def test_fast_item_validation_agrees_with_the_schema(item: Any) -> None:
+    import jsonschema
+
+    from aslcheck.inventories.schema import snapshot_schema, validate_snapshot_document
+
+    doc = {"format": "aslcheck.snapshot", "version": 1, "provenance": {"collectors": []},
+           "resources": [item], "errors": []}
+    schema_ok = jsonschema.Draft202012Validator(snapshot_schema()).is_valid(doc)
+    try:
+        validate_snapshot_document(doc, "s.json")
+        fast_ok = True
+    except BadInputError:
+        fast_ok = False
+    assert schema_ok == fast_ok
