@@ -6,6 +6,9 @@ Each plug-in imports its collector lazily so the core works without the ``aws``/
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,8 +50,7 @@ def _aws_build(args: argparse.Namespace, config: Config) -> Collector | None:
         raise BadInputError("--org needs --assume-role NAME (the role to assume in member accounts)")
     settings = config.aws_settings
     collector: Collector = AwsCollector(
-        session_factory=build_session_factory(
-            profile=args.aws_profile or settings.get("profile"), endpoint_url=args.endpoint_url),
+        session_factory=build_session_factory(profile=args.aws_profile or settings.get("profile")),
         regions=tuple(args.region or settings.get("regions", ())) or None,
         organization=args.org,
         assume_role=args.assume_role or settings.get("assume_role"),
@@ -63,24 +65,40 @@ def _ssh_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--inventory", metavar="FILE", help="Ansible inventory (YAML or INI)")
     g.add_argument("--known-hosts", metavar="FILE", help="known_hosts file (required for SSH)")
     g.add_argument("--ssh-config", metavar="FILE", help="ssh_config to honour (default ~/.ssh/config)")
+    g.add_argument("--ssh-passphrase-env", metavar="VAR", help="passphrase of encrypted SSH keys from $VAR")
     g.add_argument("--ssh-workers", type=int, default=None, metavar="N", help="hosts collected in parallel")
 
 
 def _ssh_build(args: argparse.Namespace, config: Config) -> Collector | None:
-    inventory = args.inventory or config.host_settings.get("inventory")
-    if not inventory:
+    if not (args.inventory or config.host_settings.get("inventory")):
         return None
-    known_hosts = args.known_hosts or config.host_settings.get("known_hosts")
-    if not known_hosts:
-        raise BadInputError("SSH collection needs --known-hosts FILE (host keys are always checked)")
     try:
-        from aslcheck.inventories.ssh import build_ssh_collector
+        from aslcheck.inventories.ssh import collector_from_settings
     except ImportError as exc:
         raise MissingExtraError("ssh", exc.name or "paramiko") from exc
-    return build_ssh_collector(
-        inventory=inventory, known_hosts=known_hosts,
-        ssh_config=args.ssh_config or config.host_settings.get("ssh_config"),
-        config=config, max_workers=args.ssh_workers)
+    settings = dict(config.host_settings)
+    if args.ssh_workers:
+        settings["max_workers"] = args.ssh_workers
+    collector: Collector = collector_from_settings(
+        settings, inventory=args.inventory, known_hosts=args.known_hosts, ssh_config=args.ssh_config,
+        passphrase=_key_passphrase(args.ssh_passphrase_env))
+    return collector
+
+
+def _key_passphrase(env: str | None) -> Callable[[str], str | None]:
+    """Passphrase of an encrypted SSH key: from ``$env``, else a prompt on a terminal."""
+
+    def ask(path: str) -> str | None:
+        if env:
+            value = os.environ.get(env)
+            if value is None:
+                raise BadInputError(f"environment variable {env} is not set")
+            return value
+        if sys.stdin.isatty():
+            return getpass.getpass(f"passphrase for {path}: ")
+        return None
+
+    return ask
 
 
 PLUGINS: tuple[Plugin, ...] = (
