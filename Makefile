@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench bench-full clean
+.PHONY: demo test lint typecheck unit bench bench-full clean checkov
 
 $(VENV)/.installed: setup.cfg pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,8 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install -q -r requirements/checkov.txt
 	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/aslcheck demo

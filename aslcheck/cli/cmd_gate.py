@@ -1,0 +1,139 @@
+"""``aslcheck gate``: pre-deployment gate on Terraform, and/or on a fresh signed attestation.
+
+``--iac DIR|PLAN.json`` runs checkov (isolated) and the shared checks on the planned
+infrastructure; exit 0 only when every in-scope control passes. ``--attestation FILE`` accepts
+an existing (nightly) attestation only when it is signed by a trusted key, within its validity
+window and younger than ``--max-age``; its recorded results then gate the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aslcheck.cli.common import (
+    add_input_args,
+    add_output_args,
+    duration,
+    load_inputs,
+    signers_from,
+    write,
+)
+from aslcheck.cli.exitcodes import ExitCode
+from aslcheck.errors import BadInputError, VerificationError
+from aslcheck.reports.atomic import write_atomic
+from aslcheck.reports.freshness import check_fresh
+from aslcheck.reports.signing import load_public_key
+
+GATE_FORMATS = ("junit", "sarif", "json")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommand."""
+    p = sub.add_parser("gate", help="pre-deployment gate (Terraform and/or a fresh attestation)",
+                       description=__doc__)
+    p.add_argument("--iac", metavar="DIR|PLAN.json", help="Terraform directory or `terraform show -json` plan")
+    p.add_argument("--snapshot", metavar="LIVE.json", help="live snapshot to merge (and report drift against)")
+    p.add_argument("--attestation", metavar="FILE", help="gate on this signed attestation (needs --key)")
+    p.add_argument("--key", action="append", default=[], metavar="PUB", help="trusted public key (repeatable)")
+    p.add_argument("--threshold", type=int, default=1, help="distinct trusted keys required (default 1)")
+    p.add_argument("--max-age", type=duration, default=timedelta(hours=26), metavar="DURATION",
+                   help="oldest acceptable attestation (default 26h)")
+    add_input_args(p)
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def _exit_from_results(results: dict[str, Any], manual: str) -> ExitCode:
+    statuses = {c["status"] for c in results["controls"] if not c.get("optional")}
+    if "fail" in statuses:
+        return ExitCode.FAIL
+    if "inconclusive" in statuses or ("not_attested" in statuses and manual == "gate"):
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK
+
+
+def _gate_attestation(args: argparse.Namespace) -> ExitCode:
+    if not args.key:
+        raise BadInputError("--attestation needs at least one trusted --key")
+    try:
+        with open(args.attestation, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise BadInputError(f"cannot read attestation: {exc.strerror}") from exc
+    keys = [load_public_key(k) for k in args.key]
+    verified = check_fresh(data, keys, args.max_age, datetime.now(timezone.utc), args.threshold)
+    pred = verified.statement["predicate"]
+    code = _exit_from_results(pred["results"], args.manual)
+    if not args.quiet:
+        print(f"attestation {args.attestation}: signed, valid and fresh (evaluated {pred['evaluatedAt']}); "
+              f"its results gate as {code.name}")
+    return code
+
+
+def _gate_iac(args: argparse.Namespace) -> ExitCode:
+    from aslcheck.inventories.terraform.gate import GateVerdict, run_gate
+
+    inputs = load_inputs(args)
+    signers = signers_from(args)
+    result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=inputs.catalog,
+                      registry=inputs.registry, waivers=inputs.waivers, attestations=inputs.attestations,
+                      digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest})
+    if args.format is None:
+        args.format = list(GATE_FORMATS)
+    written = write(result.run, args, signers, result.snapshot.canonical_bytes())
+    if result.drift:
+        write_atomic(f"{written.directory}/drift.json", json.dumps(
+            [d.to_json() for d in result.drift], indent=2, sort_keys=True).encode() + b"\n")
+    if not args.quiet:
+        _print_gate(result)
+        for reason in result.reasons:
+            print(f"  - {reason}")
+        for control, check, loc in result.located_failures():
+            print(f"  {loc.get('file')}:{loc.get('start_line')}: {control} ({check})")
+        for d in result.drift:
+            print(f"  drift: {d.to_json()}")
+        print(f"gate verdict: {result.verdict.value.upper()}; reports in {written.directory}/")
+    return {GateVerdict.PASS: ExitCode.OK, GateVerdict.FAIL: ExitCode.FAIL,
+            GateVerdict.INCONCLUSIVE: ExitCode.INCOMPLETE}[result.verdict]
+
+
+def _print_gate(result: Any) -> None:
+    """The gate's own per-control verdicts (the automated part; manual parts are out of scope)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="aslcheck gate — controls evaluated from the code")
+    for col in ("Control", "Gate", "Why"):
+        table.add_column(col, overflow="fold")
+    judged = [c for c in result.controls if c.verdict is not None]
+    order = {"fail": 0, "inconclusive": 1, "pass": 2}
+    for c in sorted(judged, key=lambda c: (order[c.verdict.value], c.result.control.id)):
+        why = c.why if len(c.why) < 110 else c.why[:107] + "..."
+        table.add_row(f"{c.result.control.id} {c.result.control.title}", c.verdict.value.upper(), why)
+    console = Console(file=sys.stdout, width=140)
+    console.print(table)
+    console.print(f"{len(result.controls) - len(judged)} control(s) have no evidence in the code "
+                  "(manual, or only checkable live); they do not affect the gate.")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Gate on code, on an attestation, or both (the worst outcome wins)."""
+    if not args.iac and not args.attestation:
+        raise BadInputError("nothing to gate: pass --iac DIR|PLAN.json and/or --attestation FILE")
+    codes = []
+    if args.attestation:
+        try:
+            codes.append(_gate_attestation(args))
+        except VerificationError as exc:
+            print("gate: attestation refused:", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  - {p}", file=sys.stderr)
+            return int(ExitCode.VERIFY_FAILED)
+    if args.iac:
+        codes.append(_gate_iac(args))
+    order = [ExitCode.OK, ExitCode.INCOMPLETE, ExitCode.FAIL]
+    return int(max(codes, key=order.index))

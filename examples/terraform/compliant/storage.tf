@@ -1,0 +1,108 @@
+# The weight bucket: SSE-KMS with the customer-managed key, versioned, never public, readable
+# only by the roster roles, only over TLS, and only through the approved VPC endpoint.
+resource "aws_s3_bucket" "weights" {
+  bucket = "frontier-lab-model-weights-prod"
+  tags   = local.weight_tags
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "weights" {
+  bucket = aws_s3_bucket.weights.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.weights.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_versioning" "weights" {
+  bucket = aws_s3_bucket.weights.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "weights" {
+  bucket                  = aws_s3_bucket.weights.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "weights" {
+  bucket = aws_s3_bucket.weights.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_logging" "weights" {
+  bucket        = aws_s3_bucket.weights.id
+  target_bucket = aws_s3_bucket.logs.id
+  target_prefix = "s3-access/weights/"
+}
+
+resource "aws_s3_bucket_policy" "weights" {
+  bucket = aws_s3_bucket.weights.id
+  policy = data.aws_iam_policy_document.weights_bucket.json
+}
+
+data "aws_iam_policy_document" "weights_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.weights.arn, "${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+  statement {
+    sid       = "DenyReadsOutsideApprovedEndpoint"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:SourceVpce"
+      values   = [aws_vpc_endpoint.weights_s3.id]
+    }
+  }
+  statement {
+    sid       = "DenyReadsOutsideRoster"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotLike"
+      variable = "aws:PrincipalArn"
+      values   = local.weight_readers
+    }
+  }
+  statement {
+    sid       = "RosterReads"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = local.weight_readers
+    }
+  }
+}
