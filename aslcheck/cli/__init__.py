@@ -13,15 +13,20 @@ from aslcheck.cli import (
     cmd_check,
     cmd_controls,
     cmd_demo,
+    cmd_diff,
+    cmd_gate,
+    cmd_history,
     cmd_keygen,
     cmd_scan,
     cmd_validate,
     cmd_verify,
+    cmd_waiver,
 )
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.errors import AslcheckError, BadInputError, VerificationError
 
-SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_verify, cmd_keygen, cmd_demo)
+SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_gate, cmd_verify, cmd_keygen,
+               cmd_demo, cmd_history, cmd_diff, cmd_waiver)
 """One module per subcommand; each has ``register(subparsers)`` and sets ``run``."""
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.errors import BadInputError, Location, VerificationError
 from aslcheck.reports.attestation import SNAPSHOT_FILE
+from aslcheck.reports.freshness import validity_problems
 from aslcheck.reports.signing import check_subjects, load_public_key, verify_envelope
 
 
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "subject digests of an attestation.")
     p.add_argument("attestation", metavar="ATTESTATION")
     p.add_argument("--key", action="append", required=True, metavar="PUB",
-                   help="trusted Ed25519 public key (repeatable)")
+                   help="trusted public key, Ed25519 or ECDSA P-256 (e.g. exported from AWS KMS); repeatable")
     p.add_argument("--threshold", type=int, default=1,
                    help="distinct trusted keys that must have signed (default 1)")
     p.add_argument("--snapshot", metavar="FILE", help="check the snapshot file against its subject digest")
@@ -62,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
             if declared.get("catalog") != digest:
                 problems.append(f"catalog digest differs: attested sha256:{declared.get('catalog')}, "
                                 f"recomputed sha256:{digest}")
+        validity = verified.statement["predicate"].get("validity")
+        if validity is not None:
+            # NOTE: an expired attestation is a verification failure (exit 4), not a warning.
+            problems += validity_problems(verified.statement, datetime.now(timezone.utc))
         if problems:
             raise VerificationError(problems)
     except VerificationError as exc:
@@ -75,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
           f"({', '.join(k[:16] for k in verified.keyids)}), payload type and subjects verified")
     for s in verified.statement["subject"]:
         print(f"  subject {s['name']}: sha256:{s['digest']['sha256']}")
+    if validity is None:
+        print("  no validity window (attestation made before validity windows existed)")
+    else:
+        print(f"  valid {validity['notBefore']} until {validity['notAfter']}")
     print(f"  profile {pred['profile']} evaluated {pred['evaluatedAt']} by aslcheck "
           f"{pred['tool']['version']}: " + ", ".join(f"{k} {v}" for k, v in summary.items() if v))
     return int(ExitCode.OK)

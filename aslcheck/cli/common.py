@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TextIO
 
 from aslcheck.checks.builtin import default_registry
@@ -15,14 +16,19 @@ from aslcheck.checks.declarative import load_rule_file
 from aslcheck.checks.registry import Registry
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.controls.config import Config
-from aslcheck.controls.loader import load_catalog, load_config, load_waivers_and_attestations
+from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.controls.model import Catalog, ManualAttestation, Waiver
+from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.controls.yamlio import load_yaml
 from aslcheck.errors import BadInputError
+from aslcheck.reports import history
 from aslcheck.reports.attestation import Written, write_reports
+from aslcheck.reports.freshness import parse_duration
+from aslcheck.reports.interface import Renderer
 from aslcheck.reports.model import ControlStatus, RunResult
 from aslcheck.reports.render import RENDERERS
-from aslcheck.reports.signing import Signer, load_signer
+from aslcheck.reports.render.html import HISTORY_POINTS, HtmlRenderer
+from aslcheck.reports.signing import PassphraseCallback, Signer, signer_from_uri
 
 DEFAULT_FORMATS = ("json", "markdown", "junit")
 
@@ -62,7 +68,13 @@ def add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", action="append", choices=sorted(RENDERERS), metavar="FMT",
                    help=f"report format, repeatable (default: {', '.join(DEFAULT_FORMATS)}; "
                         f"available: {', '.join(sorted(RENDERERS))})")
-    p.add_argument("--sign-key", metavar="KEY", help="Ed25519 private key file that signs the attestation")
+    p.add_argument("--sign-key", action="append", default=[], metavar="KEY",
+                   help="signing key, repeatable (one DSSE signature each): an Ed25519 private key file "
+                        "(PATH or file:PATH) or an AWS KMS key (awskms:ARN)")
+    p.add_argument("--valid-for", type=duration, default=timedelta(days=7), metavar="DURATION",
+                   help="validity window of the attestation after evaluation, e.g. 26h, 7d (default 7d)")
+    p.add_argument("--history", metavar="DIR",
+                   help="also store the signed attestation in this history directory (hash-chained index)")
     p.add_argument("--passphrase-env", metavar="VAR",
                    help="read the signing-key passphrase from this environment variable")
     p.add_argument("--manual", choices=("gate", "report"), default="gate",
@@ -84,7 +96,7 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         raise BadInputError(f"unknown profile {profile!r}; known: {', '.join(sorted(catalog.profiles))}")
     config, config_digest = load_config(args.config, catalog)
     files = [f for f in (config.waivers_file, config.attestations_file) if f] + list(args.waivers)
-    waivers, attestations = load_waivers_and_attestations(files, catalog)
+    waivers, attestations = load_waivers(files, catalog, config)
     return Inputs(registry, catalog, catalog_digest, config, config_digest,
                   tuple(waivers), tuple(attestations), profile)
 
@@ -101,30 +113,71 @@ def exit_code(run: RunResult, manual: str = "gate") -> ExitCode:
     return ExitCode.OK
 
 
-def signers_from(args: argparse.Namespace) -> list[Signer]:
-    """The signer named by ``--sign-key``, if any."""
-    if not args.sign_key:
-        return []
+def duration(text: str) -> timedelta:
+    """argparse type for ``26h``, ``7d``..."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def passphrase_callback(env: str | None) -> PassphraseCallback:
+    """Supplies an encrypted key's passphrase from ``$env``, or a prompt on a terminal."""
 
     def passphrase() -> bytes | None:
-        if args.passphrase_env:
-            value = os.environ.get(args.passphrase_env)
+        if env:
+            value = os.environ.get(env)
             if value is None:
-                raise BadInputError(f"environment variable {args.passphrase_env} is not set")
+                raise BadInputError(f"environment variable {env} is not set")
             return value.encode()
         if sys.stdin.isatty():
             return getpass.getpass("signing key passphrase: ").encode()
         raise BadInputError("the signing key is encrypted; pass --passphrase-env VAR")
 
-    return [load_signer(args.sign_key, passphrase)]
+    return passphrase
+
+
+def signers_from(args: argparse.Namespace) -> list[Signer]:
+    """The signers named by ``--sign-key`` (each resolved now, before anything is collected)."""
+    if getattr(args, "history", None) and not args.sign_key:
+        raise BadInputError("--history stores signed attestations: pass --sign-key")
+
+    passphrase = passphrase_callback(args.passphrase_env)
+    signers = [signer_from_uri(uri, passphrase) for uri in args.sign_key]
+    ids = [s.keyid for s in signers]
+    if len(set(ids)) != len(ids):
+        raise BadInputError("the same key is given twice in --sign-key (a second signature adds nothing)")
+    return signers
+
+
+def _renderers(formats: Sequence[str], series: dict[str, list[tuple[str, str]]] | None) -> list[Renderer]:
+    out: list[Renderer] = []
+    for f in dict.fromkeys(formats):
+        out.append(HtmlRenderer(history=series) if f == HtmlRenderer.name and series is not None
+                   else RENDERERS[f]())
+    return out
 
 
 def write(run: RunResult, args: argparse.Namespace, signers: Sequence[Signer],
           snapshot_bytes: bytes | None) -> Written:
-    """Render and write every requested report."""
+    """Render and write every requested report (and append to the history when asked)."""
     formats = args.format or list(DEFAULT_FORMATS)
-    renderers = [RENDERERS[f]() for f in dict.fromkeys(formats)]
-    return write_reports(run, args.out, renderers, signers, snapshot_bytes)
+    valid_for = getattr(args, "valid_for", timedelta(days=7))
+    directory = getattr(args, "history", None)
+    if not directory:
+        return write_reports(run, args.out, _renderers(formats, None), signers, snapshot_bytes,
+                             valid_for=valid_for)
+    with history.appender(directory) as app:
+        series = None
+        if HtmlRenderer.name in formats:
+            # NOTE: read as stored (not verified) and only for the chart; `history verify` checks it.
+            runs, _ = history.load_runs(directory, last=HISTORY_POINTS - 1)
+            series = history.control_series(runs)
+        written = write_reports(run, args.out, _renderers(formats, series), signers,
+                                snapshot_bytes, valid_for=valid_for, history=app.link)
+        assert written.envelope is not None  # signers_from refused --history without a key
+        app.append(written.envelope)
+    return written
 
 
 STYLE = {
@@ -138,7 +191,10 @@ STYLE = {
 
 
 def print_summary(run: RunResult, out: TextIO, verbose: bool = False) -> None:
-    """A rich table of controls (non-passing first unless ``verbose``) and the tally."""
+    """A rich table of the controls that need attention, then the passing ones, then a tally.
+
+    NOT_ATTESTED and NOT_APPLICABLE controls are listed by ID only, unless ``verbose``.
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -146,14 +202,21 @@ def print_summary(run: RunResult, out: TextIO, verbose: bool = False) -> None:
     table = Table(title=f"aslcheck — profile {run.profile}", show_lines=False)
     for col in ("Control", "Status", "P/F/E", "Reason"):
         table.add_column(col, overflow="fold")
-    order = [ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.NOT_ATTESTED,
-             ControlStatus.WAIVED, ControlStatus.PASS, ControlStatus.NOT_APPLICABLE]
+    order = [ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.WAIVED, ControlStatus.PASS,
+             ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE]
+    brief = set() if verbose else {ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE}
     for r in sorted(run.results, key=lambda r: order.index(r.status)):
+        if r.status in brief:
+            continue
         c = r.counts
-        reason = r.reason if len(r.reason) < 160 else r.reason[:157] + "..."
+        reason = r.reason if verbose or len(r.reason) < 110 else r.reason[:107] + "..."
         table.add_row(f"{r.control.id} {r.control.title}" + (" (optional)" if r.control.optional else ""),
                       f"[{STYLE[r.status]}]{r.status.value.upper()}[/]",
                       f"{c.passed}/{c.failed}/{c.errored}", reason)
     console.print(table)
+    for status in sorted(brief, key=order.index):
+        ids = [r.control.id for r in run.results if r.status is status]
+        if ids:
+            console.print(f"[{STYLE[status]}]{status.value.upper()}[/] ({len(ids)}): {', '.join(ids)}")
     tally = run.tally()
     console.print("  ".join(f"[{STYLE[s]}]{s.value}: {tally[s]}[/]" for s in ControlStatus))

@@ -114,6 +114,18 @@ class Access:
 
 
 @dataclass(frozen=True)
+class Approvers:
+    """Who may approve waivers by signing them (see :mod:`aslcheck.controls.signed_waivers`)."""
+
+    keys: tuple[str, ...] = ()
+    """Public key files of the approvers (paths resolved against the config file)."""
+    threshold: int = 2
+    """Distinct approver signatures a signed waiver needs; ASL-3 waivers always need at least 2."""
+    require_signed: bool = False
+    """When true, waivers of ASL-2 controls must be signed too (ASL-3 waivers always must)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The parsed, validated ``aslcheck.yaml``."""
 
@@ -135,6 +147,8 @@ class Config:
     """Path of the manual-attestation file."""
     source_file: str | None = None
     """Where this config came from (``None``: built-in empty config)."""
+    approvers: Approvers = field(default_factory=Approvers)
+    """Waiver approvers' keys and how many must sign."""
 
     def param(self, name: str) -> int | None:
         """An organisation parameter by name; unknown names are a programming error."""

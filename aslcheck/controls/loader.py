@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from aslcheck.controls.config import PARAM_SPECS, Access, Config, HostGroupScope, Scope, Tighten
+from aslcheck.controls.config import PARAM_SPECS, Access, Approvers, Config, HostGroupScope, Scope, Tighten
 from aslcheck.controls.model import (
     Catalog,
     Control,
@@ -165,6 +165,12 @@ def load_config(path: str | None, catalog: Catalog | None = None) -> tuple[Confi
         for name, value in catalog.parameters.items():
             parameters[name] = _tighten(name, parameters.get(name), value)
     base = os.path.dirname(os.path.abspath(path))
+    appr = data.get("approvers")
+    approvers = Approvers(
+        keys=tuple(_rel(base, k) or k for k in appr["keys"]),
+        threshold=appr.get("threshold", 2),
+        require_signed=appr.get("require_signed", False),
+    ) if appr else Approvers()
     config = Config(
         scope=scope,
         access=access,
@@ -174,6 +180,7 @@ def load_config(path: str | None, catalog: Catalog | None = None) -> tuple[Confi
         waivers_file=_rel(base, data.get("waivers")),
         attestations_file=_rel(base, data.get("attestations")),
         source_file=path,
+        approvers=approvers,
     )
     return config, sha256_hex(canonical_json(data))
 
@@ -206,24 +213,35 @@ def load_waivers_and_attestations(
     waivers: list[Waiver] = []
     attestations: list[ManualAttestation] = []
     for path in paths:
-        doc = load_yaml(path)
-        validate(doc, _schema("waivers.schema.json"), "waiver/attestation file")
-        for key in ("waivers", "attestations"):
-            for i, raw in enumerate(doc.data.get(key, [])):
-                if raw["control"] not in catalog.controls:
-                    raise BadInputError(f"unknown control {raw['control']!r}",
-                                        doc.where((key, i, "control")))
-        for i, raw in enumerate(doc.data.get("waivers", [])):
-            waivers.append(Waiver(
-                control=ControlId(raw["control"]), justification=raw["justification"],
-                approver=raw["approver"], ticket=raw["ticket"],
-                expires=parse_time(raw["expires"], doc, ("waivers", i, "expires")),
-                resource=raw.get("resource"), origin=str(doc.where(("waivers", i)))))
-        for i, raw in enumerate(doc.data.get("attestations", [])):
-            attestations.append(ManualAttestation(
-                control=ControlId(raw["control"]), attested_by=raw["attested_by"],
-                date=parse_time(raw["date"], doc, ("attestations", i, "date")),
-                evidence=raw["evidence"],
-                expires=parse_time(raw["expires"], doc, ("attestations", i, "expires")),
-                origin=str(doc.where(("attestations", i)))))
+        w, a = parse_waiver_document(load_yaml(path), catalog)
+        waivers += w
+        attestations += a
+    return waivers, attestations
+
+
+def parse_waiver_document(
+    doc: Located, catalog: Catalog
+) -> tuple[list[Waiver], list[ManualAttestation]]:
+    """Validate and parse one waiver/attestation document (a file, or a signed envelope's payload)."""
+    waivers: list[Waiver] = []
+    attestations: list[ManualAttestation] = []
+    validate(doc, _schema("waivers.schema.json"), "waiver/attestation file")
+    for key in ("waivers", "attestations"):
+        for i, raw in enumerate(doc.data.get(key, [])):
+            if raw["control"] not in catalog.controls:
+                raise BadInputError(f"unknown control {raw['control']!r}",
+                                    doc.where((key, i, "control")))
+    for i, raw in enumerate(doc.data.get("waivers", [])):
+        waivers.append(Waiver(
+            control=ControlId(raw["control"]), justification=raw["justification"],
+            approver=raw["approver"], ticket=raw["ticket"],
+            expires=parse_time(raw["expires"], doc, ("waivers", i, "expires")),
+            resource=raw.get("resource"), origin=str(doc.where(("waivers", i)))))
+    for i, raw in enumerate(doc.data.get("attestations", [])):
+        attestations.append(ManualAttestation(
+            control=ControlId(raw["control"]), attested_by=raw["attested_by"],
+            date=parse_time(raw["date"], doc, ("attestations", i, "date")),
+            evidence=raw["evidence"],
+            expires=parse_time(raw["expires"], doc, ("attestations", i, "expires")),
+            origin=str(doc.where(("attestations", i)))))
     return waivers, attestations

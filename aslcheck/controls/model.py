@@ -151,10 +151,13 @@ class Waiver:
     origin: str = ""
     approvers: tuple[str, ...] = ()
     """Distinct approvers whose signatures verified (filled by signed-waiver loading)."""
+    rejected: str | None = None
+    """Why this waiver waives nothing although unexpired (e.g. missing approver signatures);
+    set by :mod:`aslcheck.controls.signed_waivers`. Rejected waivers stay visible in reports."""
 
     def active(self, now: datetime) -> bool:
-        """An expired waiver waives nothing."""
-        return now < self.expires
+        """An expired or rejected waiver waives nothing."""
+        return self.rejected is None and now < self.expires
 
 
 @dataclass(frozen=True)

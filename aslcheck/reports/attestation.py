@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aslcheck.reports.atomic import write_atomic
@@ -14,16 +15,53 @@ from aslcheck.reports.signing import Signer, sign_statement, statement
 
 ATTESTATION_FILE = "attestation.dsse.json"
 SNAPSHOT_FILE = "snapshot.json"
+DEFAULT_VALIDITY = timedelta(days=7)
+"""How long an attestation is valid after evaluation unless ``--valid-for`` says otherwise."""
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def predicate(run: RunResult) -> dict[str, Any]:
-    """The predicate of our own type: tool, profile, time, the full results."""
-    return {
+@dataclass(frozen=True)
+class HistoryLink:
+    """Where a signed attestation sits in a history chain (see :mod:`aslcheck.reports.history`)."""
+
+    sequence: int
+    """1-based position of its entry in the index."""
+    previous: str
+    """Digest of the previous index entry (64 zeros for the first)."""
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an RFC 3339 UTC time as written in predicates (``2026-11-27T02:00:00Z``)."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"time {value!r} has no time zone")
+    return parsed.astimezone(timezone.utc)
+
+
+def predicate(run: RunResult, valid_for: timedelta = DEFAULT_VALIDITY,
+              history: HistoryLink | None = None) -> dict[str, Any]:
+    """The predicate of our own type: tool, profile, time, validity window, the full results.
+
+    ``validity`` bounds how long a consumer (``gate --attestation``) may rely on this evidence;
+    ``history`` (when given) binds the attestation to its place in a history chain, under the
+    signature, so rewriting the chain needs the signing key.
+    """
+    if valid_for <= timedelta(0):
+        raise ValueError("the validity period must be positive")
+    start = parse_time(run.evaluated_at)
+    out: dict[str, Any] = {
         "tool": {"name": "aslcheck", "version": run.tool_version},
         "profile": run.profile,
         "evaluatedAt": run.evaluated_at,
+        "validity": {
+            "notBefore": start.strftime(TIME_FORMAT),
+            "notAfter": (start + valid_for).strftime(TIME_FORMAT),
+        },
         "results": run.to_json(),
     }
+    if history is not None:
+        out["history"] = {"sequence": history.sequence, "previous": history.previous}
+    return out
 
 
 def subjects(run: RunResult) -> dict[str, str]:
@@ -42,6 +80,8 @@ class Written:
     directory: str
     files: Mapping[str, str]
     """Format (or ``attestation``/``snapshot``) -> path."""
+    envelope: bytes | None = None
+    """The exact attestation bytes written (``None`` when unsigned)."""
 
 
 def write_reports(
@@ -50,6 +90,9 @@ def write_reports(
     renderers: Sequence[Renderer],
     signers: Sequence[Signer],
     snapshot_bytes: bytes | None = None,
+    *,
+    valid_for: timedelta = DEFAULT_VALIDITY,
+    history: HistoryLink | None = None,
 ) -> Written:
     """Render everything in memory first, then write each file atomically.
 
@@ -57,7 +100,8 @@ def write_reports(
     re-check it later; the attestation is written last, so its presence means the set is whole.
     """
     rendered = {r.name: (r.filename, r.render(run)) for r in renderers}
-    envelope = sign_statement(statement(subjects(run), predicate(run)), signers) if signers else None
+    envelope = (sign_statement(statement(subjects(run), predicate(run, valid_for, history)), signers)
+                if signers else None)
     out: dict[str, str] = {}
     if snapshot_bytes is not None:
         path = os.path.join(directory, SNAPSHOT_FILE)
@@ -71,4 +115,4 @@ def write_reports(
         path = os.path.join(directory, ATTESTATION_FILE)
         write_atomic(path, envelope)
         out["attestation"] = path
-    return Written(directory, out)
+    return Written(directory, out, envelope)

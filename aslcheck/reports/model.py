@@ -159,6 +159,8 @@ def _waiver_json(w: Waiver, active: bool) -> dict[str, Any]:
         out["resource"] = w.resource
     if w.approvers:
         out["approvers"] = list(w.approvers)
+    if w.rejected is not None:
+        out["rejected"] = w.rejected
     return out
 
 

@@ -1,8 +1,10 @@
-"""In-toto Statement v1 in a DSSE envelope, signed with Ed25519.
+"""In-toto Statement v1 in a DSSE envelope, signed with Ed25519 (files) or ECDSA P-256 (AWS KMS).
 
 The statement is serialised once (canonical JSON); the signature covers the DSSE PAE of those
 exact bytes, and verification decodes the payload it verified, never a re-serialisation.
 Spec: https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
+Signers are chosen by key URI (:data:`SIGNER_SCHEMES`): a path or ``file:PATH`` is an Ed25519
+key file, ``awskms:KEY`` an AWS KMS asymmetric key (``aslcheck.reports.kms_signer``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from aslcheck.errors import AslcheckError, BadInputError, Location, VerificationError
@@ -52,13 +55,32 @@ class Signer(Protocol):
         ...
 
 
+PublicKey = Ed25519PublicKey | ec.EllipticCurvePublicKey
+"""A trusted verification key: Ed25519, or ECDSA on NIST P-256 (what AWS KMS signs with)."""
+
+
 def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def keyid_of(key: Ed25519PublicKey) -> str:
-    """Key ID: SHA-256 of the raw public key, hex."""
-    return hashlib.sha256(_raw_public(key)).hexdigest()
+def keyid_of(key: PublicKey) -> str:
+    """Key ID: SHA-256 of the raw Ed25519 key, or of the DER SubjectPublicKeyInfo of a P-256 key."""
+    if isinstance(key, Ed25519PublicKey):
+        return hashlib.sha256(_raw_public(key)).hexdigest()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def verify_signature(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` over ``data`` verifies (ECDSA: DER signature over SHA-256)."""
+    try:
+        if isinstance(key, Ed25519PublicKey):
+            key.verify(signature, data)
+        else:
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -104,18 +126,66 @@ def load_signer(path: str, passphrase: PassphraseCallback = lambda: None) -> Ed2
     return Ed25519Signer(key, keyid_of(key.public_key()))
 
 
-def load_public_key(path: str) -> Ed25519PublicKey:
-    """Load an Ed25519 public key (PEM)."""
+def public_key_from_pem(data: bytes, where: str) -> PublicKey:
+    """Parse a PEM public key; only Ed25519 and ECDSA P-256 are accepted."""
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise BadInputError(f"not a PEM public key: {exc}", Location(where)) from exc
+    return _accepted(key, where)
+
+
+def _accepted(key: object, where: str) -> PublicKey:
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise BadInputError("expected an Ed25519 or ECDSA P-256 public key", Location(where))
+
+
+def _file_signer(uri: str, passphrase: PassphraseCallback) -> Signer:
+    return load_signer(uri, passphrase)
+
+
+def _kms_signer(uri: str, passphrase: PassphraseCallback) -> Signer:
+    # Imported here: the core must import without boto3 (the ``kms`` extra).
+    from aslcheck.reports.kms_signer import KmsSigner
+
+    return KmsSigner.from_uri(uri)
+
+
+SIGNER_SCHEMES: Mapping[str, Callable[[str, PassphraseCallback], Signer]] = {
+    "file": _file_signer,
+    "awskms": _kms_signer,
+}
+"""Signer factories by key-URI scheme; anything without a known scheme is a key file path."""
+
+
+def signer_from_uri(uri: str, passphrase: PassphraseCallback = lambda: None) -> Signer:
+    """The signer a key URI names: ``PATH`` or ``file:PATH`` (Ed25519), ``awskms:KEY`` (AWS KMS)."""
+    scheme = uri.split(":", 1)[0] if ":" in uri else "file"
+    factory = SIGNER_SCHEMES.get(scheme)
+    if factory is None:
+        if not os.path.exists(uri) and scheme.isalnum():
+            raise BadInputError(f"unknown key URI scheme {scheme!r} in {uri!r}; "
+                                f"known: {', '.join(sorted(SIGNER_SCHEMES))}, or a key file path")
+        factory = _file_signer
+    return factory(uri, passphrase)
+
+
+def load_public_key(path: str) -> PublicKey:
+    """Load an Ed25519 or ECDSA P-256 public key (PEM)."""
     try:
         with open(path, "rb") as fh:
-            key = serialization.load_pem_public_key(fh.read())
+            data = fh.read()
     except OSError as exc:
         raise BadInputError(f"cannot read public key: {exc.strerror}", Location(path)) from exc
-    except ValueError as exc:
-        raise BadInputError(f"not a PEM public key: {exc}", Location(path)) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise BadInputError("expected an Ed25519 public key", Location(path))
-    return key
+    return public_key_from_pem(data, path)
+
+
+def public_pem(key: PublicKey) -> bytes:
+    """PEM (SubjectPublicKeyInfo) of a public key."""
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def generate_keypair(private_path: str, public_path: str, passphrase: bytes | None) -> str:
@@ -153,19 +223,48 @@ def statement(subjects: Mapping[str, str], predicate: Mapping[str, Any]) -> dict
 
 def sign_statement(stmt: Mapping[str, Any], signers: Sequence[Signer]) -> bytes:
     """DSSE envelope bytes over the canonical statement, one signature per signer."""
+    return sign_dsse(canonical_json(stmt), PAYLOAD_TYPE, signers)
+
+
+def sign_dsse(payload: bytes, payload_type: str, signers: Sequence[Signer]) -> bytes:
+    """DSSE envelope bytes over ``payload`` (kept byte for byte), one signature per signer."""
     if not signers:
         raise SigningError("at least one signer is required")
-    payload = canonical_json(stmt)
-    signed = pae(PAYLOAD_TYPE, payload)
+    signed = pae(payload_type, payload)
     envelope = {
-        "payloadType": PAYLOAD_TYPE,
+        "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode("ascii"),
         "signatures": [
             {"keyid": s.keyid, "sig": base64.b64encode(s.sign(signed)).decode("ascii")}
             for s in signers
         ],
     }
+    return _dump(envelope)
+
+
+def _dump(envelope: Mapping[str, Any]) -> bytes:
     return json.dumps(envelope, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def add_signatures(data: bytes, signers: Sequence[Signer]) -> bytes:
+    """Co-sign an existing envelope: append one signature per signer over the same PAE.
+
+    The payload is not touched, so earlier signatures stay valid; a signer whose key ID is
+    already present is refused (a second signature by the same key adds no assurance).
+    """
+    if not signers:
+        raise SigningError("at least one signer is required")
+    env, payload_type, payload = _parse_envelope(data)
+    sigs = env.get("signatures")
+    present = {s.get("keyid") for s in sigs if isinstance(s, dict)} if isinstance(sigs, list) else set()
+    out = list(sigs) if isinstance(sigs, list) else []
+    signed = pae(payload_type, payload)
+    for s in signers:
+        if s.keyid in present:
+            raise SigningError(f"the envelope already carries a signature by key {s.keyid[:16]}")
+        present.add(s.keyid)
+        out.append({"keyid": s.keyid, "sig": base64.b64encode(s.sign(signed)).decode("ascii")})
+    return _dump({**env, "signatures": out})
 
 
 def _b64(value: Any) -> bytes:
@@ -188,44 +287,99 @@ class Verified:
     """Key IDs of the distinct trusted keys whose signatures verified."""
 
 
-def verify_envelope(data: bytes, keys: Sequence[Ed25519PublicKey], threshold: int = 1) -> Verified:
+@dataclass(frozen=True)
+class SignedPayload:
+    """The payload of a DSSE envelope and which trusted keys signed it (possibly none)."""
+
+    payload_type: str
+    """The envelope's declared payload type."""
+    payload: bytes
+    """The exact payload bytes the signatures cover."""
+    keyids: tuple[str, ...]
+    """Key IDs of the distinct trusted keys whose signatures verified (sorted)."""
+    signatures: int
+    """Number of signatures the envelope carries (trusted or not)."""
+
+
+def _parse_envelope(data: bytes) -> tuple[dict[str, Any], str, bytes]:
+    try:
+        env = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VerificationError([f"envelope is not valid JSON: {exc}"]) from exc
+    if not isinstance(env, dict) or not isinstance(env.get("payloadType"), str):
+        raise VerificationError(["not a DSSE envelope (expected a JSON object with a payloadType)"])
+    try:
+        payload = _b64(env.get("payload"))
+    except (ValueError, binascii.Error):
+        raise VerificationError(["payload is not base64"]) from None
+    return env, env["payloadType"], payload
+
+
+def is_envelope(data: bytes) -> bool:
+    """Whether ``data`` looks like a DSSE envelope (a JSON object with payloadType and payload)."""
+    try:
+        env = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(env, dict) and "payloadType" in env and "payload" in env
+
+
+def signed_by(data: bytes, keys: Sequence[PublicKey]) -> SignedPayload:
+    """Decode an envelope and find which of ``keys`` signed its PAE; never checks a threshold.
+
+    Raises :class:`VerificationError` only when the envelope itself is malformed.
+    """
+    env, payload_type, payload = _parse_envelope(data)
+    sigs = env.get("signatures")
+    sigs = sigs if isinstance(sigs, list) else []
+    signed = pae(payload_type, payload)
+    good: set[str] = set()
+    for key in keys:
+        for sig in sigs:
+            try:
+                raw = _b64(sig.get("sig") if isinstance(sig, dict) else None)
+            except (ValueError, binascii.Error):
+                continue
+            if verify_signature(key, raw, signed):
+                good.add(keyid_of(key))
+                break
+    return SignedPayload(payload_type, payload, tuple(sorted(good)), len(sigs))
+
+
+def verify_dsse(data: bytes, keys: Sequence[PublicKey], threshold: int, payload_type: str) -> SignedPayload:
+    """Verify a DSSE envelope of ``payload_type`` signed by at least ``threshold`` distinct trusted keys.
+
+    Raises :class:`VerificationError` listing every problem found.
+    """
+    if threshold < 1:
+        # NOTE: a threshold of 0 would accept an envelope no trusted key signed.
+        raise VerificationError([f"threshold must be at least 1, got {threshold}"])
+    got = signed_by(data, keys)
+    problems: list[str] = []
+    if got.payload_type != payload_type:
+        problems.append(f"payload type is {got.payload_type!r}, expected {payload_type!r}")
+    if got.signatures == 0:
+        raise VerificationError(problems + ["envelope carries no signatures"])
+    distinct = len({keyid_of(k) for k in keys})
+    if len(got.keyids) < threshold:
+        problems.append(
+            f"signature check failed: {len(got.keyids)} of the {distinct} trusted key(s) signed "
+            f"this payload, {threshold} required (payload or signature altered, or wrong key)")
+    if problems:
+        raise VerificationError(problems)
+    return got
+
+
+def verify_envelope(data: bytes, keys: Sequence[PublicKey], threshold: int = 1) -> Verified:
     """Verify a DSSE envelope: payload type, at least ``threshold`` distinct trusted keys.
 
     Raises :class:`VerificationError` listing every problem found.
     """
-    try:
-        env = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VerificationError([f"attestation is not valid JSON: {exc}"]) from exc
-    if not isinstance(env, dict):
-        raise VerificationError(["attestation is not a DSSE envelope (expected a JSON object)"])
-    problems: list[str] = []
-    if env.get("payloadType") != PAYLOAD_TYPE:
-        problems.append(f"payload type is {env.get('payloadType')!r}, expected {PAYLOAD_TYPE!r}")
-    try:
-        payload = _b64(env.get("payload"))
-    except (ValueError, binascii.Error):
-        raise VerificationError(problems + ["payload is not base64"]) from None
-    sigs = env.get("signatures")
-    if not isinstance(sigs, list) or not sigs:
-        raise VerificationError(problems + ["envelope carries no signatures"])
-    signed = pae(str(env.get("payloadType")), payload)
-    good: set[str] = set()
-    for key in keys:
-        kid = keyid_of(key)
-        for sig in sigs:
-            try:
-                key.verify(_b64(sig.get("sig") if isinstance(sig, dict) else None), signed)
-            except (InvalidSignature, ValueError, binascii.Error):
-                continue
-            good.add(kid)
-            break
-    if len(good) < threshold:
-        problems.append(
-            f"signature check failed: {len(good)} of the {len(keys)} trusted key(s) signed "
-            f"this payload, {threshold} required (payload or signature altered, or wrong key)")
-    if problems:
-        raise VerificationError(problems)
+    got = verify_dsse(data, keys, threshold, PAYLOAD_TYPE)
+    return Verified(_statement(got.payload), got.keyids)
+
+
+def _statement(payload: bytes) -> dict[str, Any]:
     try:
         stmt = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -234,7 +388,15 @@ def verify_envelope(data: bytes, keys: Sequence[Ed25519PublicKey], threshold: in
         raise VerificationError(["signed payload is not an in-toto Statement v1"])
     if stmt.get("predicateType") != PREDICATE_TYPE:
         raise VerificationError([f"unexpected predicate type {stmt.get('predicateType')!r}"])
-    return Verified(stmt, tuple(sorted(good)))
+    return stmt
+
+
+def unverified_statement(data: bytes) -> dict[str, Any]:
+    """The statement inside an envelope WITHOUT checking any signature (for display and diagnosis only)."""
+    _, payload_type, payload = _parse_envelope(data)
+    if payload_type != PAYLOAD_TYPE:
+        raise VerificationError([f"payload type is {payload_type!r}, expected {PAYLOAD_TYPE!r}"])
+    return _statement(payload)
 
 
 def check_subjects(stmt: Mapping[str, Any], actual: Mapping[str, bytes]) -> None:
