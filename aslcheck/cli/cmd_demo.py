@@ -52,6 +52,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _prog() -> str:
+    """How the user invoked us, so the printed command runs as shown (e.g. ``.venv/bin/aslcheck``)."""
+    if os.path.basename(sys.argv[0]) == "aslcheck":
+        return shlex.quote(sys.argv[0])
+    return f"{shlex.quote(sys.executable)} -m aslcheck"
+
+
 def _attestations_yaml(now: datetime) -> str:
     lines = ["# Demo manual attestations (generated): the procedural half of some controls.",
              "version: 1", "attestations:"]
@@ -132,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
               f"{len(snap.errors)} collection errors.")
         print(f"Reports: {out}/ ({', '.join(sorted(os.listdir(out)))})")
         print(f"As a gate this run would exit {int(gate)} ({gate.name}).")
-        print("Verify the signed attestation:\n  aslcheck verify "
+        print(f"Verify the signed attestation:\n  {_prog()} verify "
               + " ".join(shlex.quote(a) for a in (
                   os.path.join(out, ATTESTATION_FILE), "--key", key_prefix + ".pub",
                   "--snapshot", os.path.join(out, SNAPSHOT_FILE), "--config", config_path)))
