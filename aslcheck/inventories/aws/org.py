@@ -1,7 +1,9 @@
 """AWS Organizations: SCPs/RCPs with their targets, accounts with their OU path, member listing.
 
-Only reachable from the management account or a delegated administrator; elsewhere every read
-fails with ``AWSOrganizationsNotInUseException`` or ``AccessDenied*`` and is recorded as such.
+Only reachable from the management account or a delegated administrator. A standalone account
+answers ``AWSOrganizationsNotInUseException``: that is data (no organisation, so no SCP/RCP and
+no member accounts), and the kinds count as listed completely. ``AccessDenied*`` (a member
+account) is missing evidence and is recorded as a collection error.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Reader, Target, Task
+from aslcheck.inventories.aws.context import NotConfigured, Outcome, Reader, Target, Task
 from aslcheck.inventories.aws.normalise import policy_document
 from aslcheck.inventories.snapshot import Resource
 
@@ -18,6 +20,7 @@ POLICY = "aws.organizations.policy"
 ACCOUNT = "aws.organizations.account"
 SCOPE = "global"
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+NOT_IN_USE = "AWSOrganizationsNotInUseException"
 
 OPERATIONS: Mapping[str, frozenset[str]] = {
     POLICY: frozenset({"organizations:ListPolicies", "organizations:DescribePolicy",
@@ -77,7 +80,11 @@ def _policies(target: Target) -> Outcome:
     out = Outcome()
     op = "organizations:ListPolicies"
     for policy_type in POLICY_TYPES:
-        listed = rd.paginate(op, "Policies", POLICY, Filter=policy_type)
+        listed = rd.paginate(op, "Policies", POLICY, expected=(NOT_IN_USE,), Filter=policy_type)
+        if isinstance(listed, NotConfigured):
+            # NOTE: a standalone account is in no organisation: no SCP or RCP applies to it.
+            # That is an answer, not missing evidence.
+            break
         if not isinstance(listed, list):
             out.incomplete.add(POLICY)
             continue
@@ -115,7 +122,9 @@ def _walk(rd: Reader, root: str) -> list[tuple[Mapping[str, Any], list[str]]] | 
 def _accounts(target: Target) -> Outcome:
     rd = target.reader(OPERATIONS[ACCOUNT], error_region="global")
     failed = Outcome(incomplete={ACCOUNT})
-    org = rd.call("organizations:DescribeOrganization", ACCOUNT)
+    org = rd.call("organizations:DescribeOrganization", ACCOUNT, expected=(NOT_IN_USE,))
+    if isinstance(org, NotConfigured):
+        return Outcome(errors=rd.errors)  # standalone account: no organisation accounts exist
     roots = rd.paginate("organizations:ListRoots", "Roots", ACCOUNT) if org else None
     if not isinstance(org, dict) or not isinstance(roots, list):
         failed.errors = rd.errors
