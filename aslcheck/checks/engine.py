@@ -14,15 +14,15 @@ Roll-up contract (see README "How results are decided"):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from aslcheck import __version__
 from aslcheck.checks.interface import CheckContext, CheckSpec, Finding, Select, Status
 from aslcheck.checks.registry import Registry
-from aslcheck.controls.config import Config
+from aslcheck.controls.config import Config, tighten_parameters
 from aslcheck.controls.model import Catalog, Control, ManualAttestation, Verification, Waiver
-from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot
+from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot, paused_gc
 from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult
 
 _MAX_NAMED = 3
@@ -70,6 +70,10 @@ class _CheckRunner:
         self._covered |= {family(r.kind) for r in snapshot.resources}
         self._covered |= {family(e.kind) for e in snapshot.errors if e.kind}
         self._by_id: dict[str, list[Resource]] = {}
+        # NOTE: holds_weights is pure in (tags, id) for a fixed config; many checks select the
+        # same kinds, so each resource's answer is computed once per run (keyed by object
+        # identity: the snapshot, which the runner holds, keeps every resource alive).
+        self._holds: dict[int, bool | None] = {}
         if snapshot.errors:  # only needed to place errors; skip the index when there are none
             for res in snapshot.resources:
                 self._by_id.setdefault(res.id, []).append(res)
@@ -87,7 +91,11 @@ class _CheckRunner:
                 if spec.select is Select.ALL:
                     chosen.append(res)
                     continue
-                holds = self.config.scope.holds_weights(res.tags, res.id)
+                key = id(res)
+                if key in self._holds:
+                    holds = self._holds[key]
+                else:
+                    holds = self._holds[key] = self.config.scope.holds_weights(res.tags, res.id)
                 if holds is None:
                     undecided.append(Finding(
                         check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
@@ -279,13 +287,40 @@ def evaluate(
     options: Options | None = None,
 ) -> RunResult:
     """Evaluate ``profile`` of ``catalog``; a pure function of its arguments."""
+    with paused_gc():  # see paused_gc: evaluation allocates millions of acyclic findings
+        return _evaluate_all(catalog, profile, registry, snapshot, config, waivers, attestations,
+                             digests, options)
+
+
+def _evaluate_all(
+    catalog: Catalog,
+    profile: str,
+    registry: Registry,
+    snapshot: Snapshot,
+    config: Config,
+    waivers: Sequence[Waiver],
+    attestations: Sequence[ManualAttestation],
+    digests: Mapping[str, str] | None,
+    options: Options | None,
+) -> RunResult:
     opts = options or Options()
     families = opts.families if opts.families is not None else config_families(config)
-    runner = _CheckRunner(snapshot, config, opts, families)
+    runners: dict[tuple[tuple[str, int], ...], _CheckRunner] = {}
+
+    def runner_for(control: Control) -> _CheckRunner:
+        # Overlays may tighten parameters for one control: its checks then run with those.
+        key = tuple(sorted(control.parameters.items()))
+        if key not in runners:
+            cfg = config if not key else replace(
+                config, parameters=tighten_parameters(config.parameters, control.parameters))
+            runners[key] = _CheckRunner(snapshot, cfg, opts, families)
+        return runners[key]
+
     results: list[ControlResult] = []
     versions: dict[str, int] = {}
     for control in catalog.select(profile):
         specs = [registry.get(cid) for cid in control.checks]
+        runner = runner_for(control)
         outcomes = tuple(runner.outcome(s) for s in specs)
         for s in specs:
             versions[s.id] = s.version
@@ -311,7 +346,9 @@ def evaluate(
         results=tuple(results),
         evaluated_at=opts.now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         tool_version=__version__,
-        snapshot_digest=d.get("snapshot", snapshot.digest()),
+        # NOTE: not d.get("snapshot", snapshot.digest()): that serialises the whole snapshot
+        # even when the caller already hashed the bytes it read (4 s per 100k resources).
+        snapshot_digest=d["snapshot"] if "snapshot" in d else snapshot.digest(),
         catalog_digest=d.get("catalog", ""),
         config_digest=d.get("config", ""),
         check_versions=versions,

@@ -155,3 +155,20 @@ class Config:
         if name not in PARAM_SPECS:
             raise KeyError(f"unknown parameter {name!r}")
         return self.parameters.get(name)
+
+
+def tighten(name: str, current: int | None, stricter: int) -> int:
+    """Move parameter ``name`` towards ``stricter`` only: min for limits, max for minimums."""
+    if current is None:
+        return stricter
+    if PARAM_SPECS[name].tighten is Tighten.LOWER:
+        return min(current, stricter)
+    return max(current, stricter)
+
+
+def tighten_parameters(base: Mapping[str, int | None], overlay: Mapping[str, int]) -> dict[str, int | None]:
+    """``base`` with every ``overlay`` value applied through :func:`tighten`."""
+    out = dict(base)
+    for name, value in overlay.items():
+        out[name] = tighten(name, out.get(name), value)
+    return out

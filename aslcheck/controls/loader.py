@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from aslcheck.controls.config import PARAM_SPECS, Access, Approvers, Config, HostGroupScope, Scope, Tighten
+from aslcheck.controls.config import PARAM_SPECS, Access, Approvers, Config, HostGroupScope, Scope, tighten
 from aslcheck.controls.model import (
     Catalog,
     Control,
@@ -66,13 +66,6 @@ def _control(doc: Located, i: int, raw: Mapping[str, Any]) -> Control:
     )
 
 
-def _tighten(name: str, old: int | None, new: int) -> int:
-    if old is None:
-        return new
-    spec = PARAM_SPECS[name]
-    return min(old, new) if spec.tighten is Tighten.LOWER else max(old, new)
-
-
 def load_catalog(files: Sequence[str] = (), checks: Container[str] | None = None,
                  builtin: bool = True) -> tuple[Catalog, str]:
     """Merge the built-in catalog with user files/overlays; return it and its digest.
@@ -108,7 +101,7 @@ def load_catalog(files: Sequence[str] = (), checks: Container[str] | None = None
             old = controls[cid]
             tightened = dict(old.parameters)
             for name, value in raw.get("parameters", {}).items():
-                tightened[name] = _tighten(name, tightened.get(name), value)
+                tightened[name] = tighten(name, tightened.get(name), value)
             verification = old.verification
             if "verification" in raw:
                 # Overlays may only move towards more evidence, never back to manual.
@@ -117,7 +110,7 @@ def load_catalog(files: Sequence[str] = (), checks: Container[str] | None = None
                 c for c in added if c not in old.checks), "parameters": tightened,
                 "verification": verification})
         for name, value in data.get("parameters", {}).items():
-            params[name] = _tighten(name, params.get(name), value)
+            params[name] = tighten(name, params.get(name), value)
     if "asl2" not in profiles and builtin:
         raise BadInputError("catalog defines no profile 'asl2'", docs[0].where(("profiles",)))
     catalog = Catalog(controls=controls, profiles=profiles,
@@ -163,7 +156,7 @@ def load_config(path: str | None, catalog: Catalog | None = None) -> tuple[Confi
     if catalog is not None:
         # NOTE: overlays can only tighten what the organisation declared, never loosen it.
         for name, value in catalog.parameters.items():
-            parameters[name] = _tighten(name, parameters.get(name), value)
+            parameters[name] = tighten(name, parameters.get(name), value)
     base = os.path.dirname(os.path.abspath(path))
     appr = data.get("approvers")
     approvers = Approvers(

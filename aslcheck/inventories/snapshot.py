@@ -8,8 +8,11 @@ same digest and an attestation can name it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +44,29 @@ def _refuse_floats(value: JSON) -> None:
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
+
+
+@contextlib.contextmanager
+def paused_gc(*, freeze: bool = False) -> Iterator[None]:
+    """Pause the cyclic garbage collector for a block that builds many long-lived, acyclic objects.
+
+    NOTE: a snapshot of 1M resources is ~20M JSON objects. With the collector on, building it
+    (and evaluating over it) triggers collections that traverse the whole growing heap again
+    and again, roughly doubling load and evaluation time, while there are no cycles to find.
+    Reference counting still frees everything as usual; the previous state is restored.
+    ``freeze`` (on success) moves what exists to the permanent generation (``gc.freeze``), so
+    later collections never traverse the snapshot again; without it, re-enabling the collector
+    makes the next collections walk every object the block created (1 s per 100k resources).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        if freeze:
+            gc.freeze()
+    finally:
+        if was:
+            gc.enable()
 
 
 def sha256_hex(data: bytes) -> str:
@@ -257,15 +283,20 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
 
 def iter_resources(doc: Mapping[str, JSON]) -> Iterator[Resource]:
     """Parse the ``resources`` array of a snapshot document (already schema-validated)."""
+    # NOTE: kind, source, account and region repeat across most resources; interning keeps
+    # one copy of each instead of one per resource (about 200 bytes per resource).
+    intern = sys.intern
     for raw in doc["resources"]:
+        kind, source = raw["kind"], raw["source"]
+        account, region = raw.get("account"), raw.get("region")
         yield Resource(
-            kind=raw["kind"],
+            kind=intern(kind) if type(kind) is str else kind,
             id=raw["id"],
-            source=raw["source"],
+            source=intern(source) if type(source) is str else source,
             attributes=raw["attributes"],
             tags=raw.get("tags"),
-            account=raw.get("account"),
-            region=raw.get("region"),
+            account=intern(account) if type(account) is str else account,
+            region=intern(region) if type(region) is str else region,
             host=raw.get("host"),
         )
 
@@ -310,11 +341,14 @@ def load(path: str) -> tuple[Snapshot, bytes]:
             data = fh.read()
     except OSError as exc:
         raise BadInputError(f"cannot read snapshot: {exc.strerror}", Location(path)) from exc
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise BadInputError(f"not valid JSON: {exc}", Location(path, line)) from exc
-    if not isinstance(doc, dict):
-        raise BadInputError("expected a JSON object (an aslcheck snapshot)", Location(path, 1))
-    return from_json(doc, path), data
+    # NOTE: a loaded snapshot is immutable, acyclic and lives as long as the run, so it is
+    # frozen out of the cyclic collector (see paused_gc).
+    with paused_gc(freeze=True):
+        try:
+            doc = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise BadInputError(f"not valid JSON: {exc}", Location(path, line)) from exc
+        if not isinstance(doc, dict):
+            raise BadInputError("expected a JSON object (an aslcheck snapshot)", Location(path, 1))
+        return from_json(doc, path), data

@@ -201,3 +201,28 @@ def test_check_not_applicable_to_every_resource(catalog: Any, registry: Any, con
     # With no in-scope resource at all it is still INCONCLUSIVE, never NOT_APPLICABLE.
     r = results(catalog, registry, config, snap(bucket("logs", weights=False)))
     assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+
+
+def test_overlay_tightens_parameters_for_one_control(registry: Any, write_file: Any, config: Any) -> None:
+    from aslcheck.checks.declarative import load_rule_file
+    from aslcheck.controls.loader import load_catalog
+    from aslcheck.controls.yamlio import load_yaml
+    from tests.core.conftest import DATA
+
+    for spec in load_rule_file(load_yaml("r.yaml", (
+            "checks:\n  - id: test.iam.session\n    kinds: [aws.iam.role]\n    select: all\n"
+            "    rule: {attr: max_session_duration, op: le, value: {param: max_session_seconds}}\n"))):
+        registry.add(spec)
+    control = ("  - id: {cid}\n    title: Short sessions\n    level: ASL-2\n    domain: TP\n"
+               "    statement: Sessions are short.\n"
+               "    sources: {{rsp: [{{version: '2.2', section: '4.2'}}], nist: [AC-12]}}\n"
+               "    verification: automated\n    checks: [test.iam.session]\n")
+    overlay = write_file("o.yaml", "catalog: o\nversion: 1\ncontrols:\n" + control.format(cid="T2-TP-1")
+                         + control.format(cid="T2-TP-2")
+                         + "overrides:\n  - id: T2-TP-2\n    parameters: {max_session_seconds: 900}\n")
+    catalog, _ = load_catalog([str(DATA / "catalog.yaml"), overlay], checks=registry, builtin=False)
+    role = Resource(kind="aws.iam.role", id="arn:aws:iam::1:role/r", source="aws",
+                    attributes={"max_session_duration": 1800}, tags={})
+    r = results(catalog, registry, config, snap(bucket("good"), role))
+    assert r["T2-TP-1"].status is ControlStatus.PASS   # config: 3600
+    assert r["T2-TP-2"].status is ControlStatus.FAIL   # overlay tightened to 900 for this control

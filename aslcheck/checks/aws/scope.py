@@ -14,7 +14,8 @@ whose scope cannot be decided (tags not collected), and references that could no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -66,8 +67,32 @@ def matches_any(value: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
 
+_MEMO: dict[str, tuple[weakref.ref[Snapshot], Config, ScopeSelection]] = {}
+
+
+def _memoised(name: str, snapshot: Snapshot, config: Config,
+              compute: Callable[[Snapshot, Config], ScopeSelection]) -> ScopeSelection:
+    """``compute(snapshot, config)``, computed once per (snapshot, config) pair.
+
+    NOTE: the selectors are pure and a dozen checks of one run ask the same question over
+    every bucket, key, VPC and instance. One entry per selector, keyed by identity (snapshots
+    are unhashable); the weak reference makes a recycled ``id`` miss, and the entry holds the
+    config itself, so its identity cannot be recycled while the entry lives.
+    """
+    hit = _MEMO.get(name)
+    if hit is not None and hit[0]() is snapshot and hit[1] is config:
+        return hit[2]
+    sel = compute(snapshot, config)
+    _MEMO[name] = (weakref.ref(snapshot), config, sel)
+    return sel
+
+
 def weight_buckets(snapshot: Snapshot, config: Config) -> ScopeSelection:
     """Buckets holding weights."""
+    return _memoised("buckets", snapshot, config, _weight_buckets)
+
+
+def _weight_buckets(snapshot: Snapshot, config: Config) -> ScopeSelection:
     held: list[Resource] = []
     undecided: list[Resource] = []
     for res in snapshot.of_kind(BUCKET):
@@ -137,6 +162,10 @@ def _bucket_key_ref(bucket: Resource) -> tuple[str | None, str | None]:
 
 def weight_keys(snapshot: Snapshot, config: Config) -> ScopeSelection:
     """KMS keys protecting weights: weight-tagged keys plus the keys weight buckets use."""
+    return _memoised("keys", snapshot, config, _weight_keys)
+
+
+def _weight_keys(snapshot: Snapshot, config: Config) -> ScopeSelection:
     held: dict[str, Resource] = {}
     why: dict[str, list[str]] = {}
     undecided: dict[str, Resource] = {}
@@ -176,6 +205,10 @@ def weight_keys(snapshot: Snapshot, config: Config) -> ScopeSelection:
 
 def weight_vpcs(snapshot: Snapshot, config: Config) -> ScopeSelection:
     """VPCs holding weights: tagged, hosting weight instances, or hosting approved endpoints."""
+    return _memoised("vpcs", snapshot, config, _weight_vpcs)
+
+
+def _weight_vpcs(snapshot: Snapshot, config: Config) -> ScopeSelection:
     vpcs: dict[tuple[str | None, str | None, str], Resource] = {}
     for vpc in snapshot.of_kind(VPC):
         vid = vpc.attributes.get("vpc_id")

@@ -100,6 +100,7 @@ class Directory:
         self.notes: list[str] = []
         """Directory-level data gaps that can only remove access (reported as caveats)."""
         self._externals: dict[str, Principal] = {}
+        self._parsed: dict[str, Policy] = {}
         managed = self._managed(snapshot)
         groups = {g.id: g for g in snapshot.of_kind(GROUP)}
         accounts: dict[str, str] = {}
@@ -124,8 +125,22 @@ class Directory:
         out: dict[str, Policy | None] = {}
         for res in snapshot.of_kind(POLICY):
             doc = _attr(res, "document")
-            out[res.id] = None if doc is _MISSING or doc is None else parse_policy(doc)
+            out[res.id] = None if doc is _MISSING or doc is None else self._parse(doc)
         return out
+
+    def _parse(self, doc: Any) -> Policy:
+        """``parse_policy(doc)``, shared between identical documents.
+
+        NOTE: most trust policies of an organisation are the same few documents (``ec2``,
+        ``lambda``, the account root); parsing each once saves a third of the directory build.
+        Parsed policies are immutable, so sharing them is invisible. The key is ``repr``, which
+        tells apart every JSON value type (``True``/``1``, ``"1"``/``1``, lists/tuples).
+        """
+        key = repr(doc)
+        hit = self._parsed.get(key)
+        if hit is None:
+            hit = self._parsed[key] = parse_policy(doc)
+        return hit
 
     def _collect(self, res: Resource, owner: str, managed: Mapping[str, Policy | None],
                  suffix: str, policies: list[AttachedPolicy], gaps: list[str]) -> None:
@@ -135,7 +150,7 @@ class Directory:
         else:
             for name, doc in sorted(inline.items()):
                 policies.append(AttachedPolicy(f"inline policy {name!r} of {owner}{suffix}",
-                                               parse_policy(doc)))
+                                               self._parse(doc)))
         attached = _attr(res, "attached_policies")
         if not isinstance(attached, list):
             gaps.append(f"attached policies of {owner} not collected")
@@ -190,7 +205,7 @@ class Directory:
         self._collect(res, res.id, managed, "", policies, gaps)
         boundary, bgap, has_b = self._boundary(res, managed)
         doc = _attr(res, "trust_policy")
-        trust = None if doc is _MISSING or doc is None else parse_policy(doc)
+        trust = None if doc is _MISSING or doc is None else self._parse(doc)
         self.trusts[res.id] = RoleTrust(trust, f"trust policy of {res.id}")
         # NOTE: a trust policy allowing sts:TagSession lets callers set session tags, which
         # override principal tags; aws:PrincipalTag of such a role is then undecidable.

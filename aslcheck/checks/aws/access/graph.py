@@ -6,7 +6,9 @@ breadth first, with a visited set (cycle-safe) and a depth bound (a cut-off is r
 gap, never silently dropped). Each principal keeps one path: an unconditional one when it
 exists (first pass over decided edges only), else the shortest conditional one.
 
-Cost: direct readers are one evaluation per principal; an edge is evaluated only for a
+Cost: direct readers are one evaluation per *candidate* principal (:mod:`.candidates` indexes
+who could possibly make the request, by the literal head of identity-policy resources and by
+the principals resource policies and grants name); an edge is evaluated only for a
 candidate not yet reached, and candidates come from an index of who holds ``sts:AssumeRole``
 (exact role ARNs, or wildcard holders per account), so the walk is not quadratic in roles.
 """
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from aslcheck.checks.aws.access.candidates import ReaderIndex
 from aslcheck.checks.aws.access.directory import Directory
 from aslcheck.checks.aws.access.engine import Engine
 from aslcheck.checks.aws.access.matching import has_wildcard
@@ -112,6 +115,7 @@ class AccessAnalyzer:
         self.max_depth = max_depth
         self._role_tags = {r.id: r.tags for r in snapshot.of_kind("aws.iam.role")}
         self._holders: _Holders | None = None
+        self._readers: ReaderIndex | None = None
         self._cands: dict[str, tuple[tuple[Principal, str], ...]] = {}
         self._trust_gap: dict[str, str] = {}
         self._trust_reqs: dict[tuple[str, str], Request] = {}
@@ -205,7 +209,14 @@ class AccessAnalyzer:
         out: dict[str, tuple[Principal, Verdict]] = {}
         for p in extra.values():
             self._known.setdefault(p.id, p)
-        for p in [*d.principals.values(), *extra.values()]:
+        if self._readers is None:
+            self._readers = ReaderIndex(d)
+        # NOTE: only principals that could possibly make the request are evaluated (see
+        # candidates.py); the rest would all answer NO. Directory order is kept, so the walk
+        # and the reported paths are the same as when everyone was evaluated.
+        wanted = self._readers.candidates(req)
+        inside = d.principals.values() if wanted is None else [d.principals[pid] for pid in wanted]
+        for p in [*inside, *extra.values()]:
             verdict = self.engine.decide(p, req)
             if verdict.level is not Level.NO:
                 out[p.id] = (p, verdict)
