@@ -20,6 +20,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
+# Prowler, only for the side-by-side benchmark: its own venv, never a dependency of the package.
+PROWLER_VENV := bench/.prowler-venv
+$(PROWLER_VENV)/.installed:
+	$(PYTHON) -m venv $(PROWLER_VENV)
+	$(PROWLER_VENV)/bin/pip install -q prowler==5.46.0
+	touch $@
+
 demo: $(VENV)/.installed
 	$(BIN)/aslcheck demo
 
@@ -34,10 +41,10 @@ unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 test: lint typecheck unit
 
-bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(PROWLER_VENV)/.installed
 	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/python bench/run_all.py --quick
 
-bench-full: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+bench-full: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(PROWLER_VENV)/.installed
 	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/python bench/run_all.py --full
 
 clean:

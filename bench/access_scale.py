@@ -191,13 +191,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.one)))
         return 0
+    rows = []
     for n in args.sizes:
+        start = time.perf_counter()
         done = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True,
-                              check=False)
+                              check=False, timeout=3600)
+        wall = time.perf_counter() - start
         if done.returncode != 0:
             print(f"size {n} failed:\n{done.stderr}", file=sys.stderr)
             return 1
-        print(done.stdout.strip())
+        rows.append({**json.loads(done.stdout.strip().splitlines()[-1]), "process_wall_s": round(wall, 2)})
+    print("| roles | resources | build (s) | analyse bucket (s) | analyse key (s) | avoid broker (s) | reachers (s) "
+          "| evaluate total (s) | process wall (s) | peak RSS (MB) | bucket readers | key readers |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        avoid = r["avoid_bucket"] + r["avoid_key"]
+        print(f"| {r['roles']:,} | {r['resources']:,} | {r['build']} | {r['analyse_bucket']} | {r['analyse_key']} | "
+              f"{avoid:.3f} | {r['reachers']} | {r['evaluate_total_s']} | {r['process_wall_s']} | "
+              f"{r['peak_rss_mb']} | {r['bucket_readers']} | {r['key_readers']} |")
+    print(json.dumps({"benchmark": "access_scale", "rows": rows}))
     return 0
 
 

@@ -99,12 +99,12 @@ def main(argv: list[str] | None = None) -> int:
                      "gate_median_s": round(g, 3), "ratio": round(g / b, 3),
                      "own_work_median_s": round(o, 3), "estimate": round((b + o) / b, 3),
                      "verdict": result.verdict.value})
-    print(f"{'directory':38} {'bare s':>8} {'gate s':>8} {'ratio':>6} {'own s':>7} "
-          f"{'est.':>6}  verdict")
+    print("| directory | runs | bare checkov median (s) | aslcheck gate median (s) | raw ratio "
+          "| gate's own work (s) | estimated ratio | verdict |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"{r['directory']:38} {r['bare_median_s']:8.3f} {r['gate_median_s']:8.3f} "
-              f"{r['ratio']:6.3f} {r['own_work_median_s']:7.3f} {r['estimate']:6.3f}  "
-              f"{r['verdict']}")
+        print(f"| {r['directory']} | {r['runs']} | {r['bare_median_s']:.3f} | {r['gate_median_s']:.3f} "
+              f"| {r['ratio']:.3f} | {r['own_work_median_s']:.3f} | {r['estimate']:.3f} | {r['verdict']} |")
     # NOTE: the raw ratio swings with machine load (checkov itself varies by seconds); the
     # estimate isolates what the gate adds, so it decides the exit status.
     worst = max(r["estimate"] for r in rows)

@@ -2,17 +2,19 @@
 
 Usage (as root, with openssh-server installed)::
 
-    python bench/ssh_fleet.py --hosts 10 50 --workers 16 --compare 10
+    python bench/ssh_fleet.py --hosts 10 50 --workers 16 --compare 10 [--light | --both]
 
 For each fleet size it starts that many sshd processes, collects every ``host.*`` kind in
 parallel and prints the wall time. ``--compare N`` also runs N hosts once with the whole probe
 in one exec per host and once with one exec per command (same session), and prints both.
-``--light`` leaves out ``host.updates`` (``apt-get -s dist-upgrade`` dominates CPU time).
+``--light`` leaves out ``host.updates`` (``apt-get -s dist-upgrade`` dominates CPU time);
+``--both`` measures each fleet with every kind and light. Prints a Markdown table and a JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -67,17 +69,20 @@ def collect(servers: list[Sshd], factory: SshdFactory, config: Config, kinds: fr
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print one line per measurement."""
+    """Run the benchmark; print a Markdown table and one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--compare", type=int, default=10, help="hosts for single vs per-command (0: skip)")
     parser.add_argument("--light", action="store_true", help="leave out host.updates")
+    parser.add_argument("--both", action="store_true", help="each fleet with every kind and with --light")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("run as root: the sshd servers need it", file=sys.stderr)
         return 2
-    kinds = KINDS - {"host.updates"} if args.light else KINDS
+    sets = {"all": KINDS, "light": KINDS - {"host.updates"}}
+    chosen = ["all", "light"] if args.both else ["light" if args.light else "all"]
+    rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="aslcheck-bench-") as tmp:
         root = Path(tmp)
         weights = root / "weights"
@@ -87,19 +92,30 @@ def main(argv: list[str] | None = None) -> int:
                         access=Access(host_roster=("root",)))
         factory = make_factory(root)
         try:
-            print(f"machine: {os.cpu_count()} CPUs; kinds: {len(kinds)}; workers: {args.workers}")
             for count in args.hosts:
                 servers = start_fleet(factory, count, f"n{count}-")
-                wall, res, errs = collect(servers, factory, config, kinds, args.workers, ExecMode.SINGLE)
-                print(f"hosts={count:3d} mode=single      wall={wall:7.2f}s resources={res} errors={errs}")
+                for name in chosen:
+                    wall, res, errs = collect(servers, factory, config, sets[name], args.workers, ExecMode.SINGLE)
+                    rows.append({"hosts": count, "kinds": name, "mode": "single", "wall_s": round(wall, 2),
+                                 "resources": res, "errors": errs})
+                    print(f"  {rows[-1]}", file=sys.stderr)
             if args.compare:
                 servers = start_fleet(factory, args.compare, "cmp-")
                 for mode in (ExecMode.SINGLE, ExecMode.PER_COMMAND):
-                    wall, res, errs = collect(servers, factory, config, kinds, args.workers, mode)
-                    print(f"hosts={args.compare:3d} mode={mode.value:<11} wall={wall:7.2f}s "
-                          f"resources={res} errors={errs}")
+                    wall, res, errs = collect(servers, factory, config, sets[chosen[0]], args.workers, mode)
+                    rows.append({"hosts": args.compare, "kinds": chosen[0], "mode": mode.value,
+                                 "wall_s": round(wall, 2), "resources": res, "errors": errs})
+                    print(f"  {rows[-1]}", file=sys.stderr)
         finally:
             factory.stop_all()
+    print(f"| hosts | kinds | exec mode | wall (s) | s / host | resources | errors |   (workers={args.workers}, "
+          f"all = {len(KINDS)} kinds, light = without host.updates)")
+    print("|---:|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        per = float(r["wall_s"]) / int(r["hosts"])  # type: ignore[arg-type]
+        print(f"| {r['hosts']} | {r['kinds']} | {r['mode']} | {r['wall_s']} | {per:.2f} | {r['resources']} "
+              f"| {r['errors']} |")
+    print(json.dumps({"benchmark": "ssh_fleet", "workers": args.workers, "rows": rows}))
     return 0
 
 
