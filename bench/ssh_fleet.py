@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
           f"all = {len(KINDS)} kinds, light = without host.updates)")
     print("|---:|---|---|---:|---:|---:|---:|")
     for r in rows:
-        per = float(r["wall_s"]) / int(r["hosts"])  # type: ignore[arg-type]
+        per = float(str(r["wall_s"])) / int(str(r["hosts"]))
         print(f"| {r['hosts']} | {r['kinds']} | {r['mode']} | {r['wall_s']} | {per:.2f} | {r['resources']} "
               f"| {r['errors']} |")
     print(json.dumps({"benchmark": "ssh_fleet", "workers": args.workers, "rows": rows}))

@@ -12,7 +12,6 @@ import contextlib
 import gc
 import hashlib
 import json
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,20 +282,15 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
 
 def iter_resources(doc: Mapping[str, JSON]) -> Iterator[Resource]:
     """Parse the ``resources`` array of a snapshot document (already schema-validated)."""
-    # NOTE: kind, source, account and region repeat across most resources; interning keeps
-    # one copy of each instead of one per resource (about 200 bytes per resource).
-    intern = sys.intern
     for raw in doc["resources"]:
-        kind, source = raw["kind"], raw["source"]
-        account, region = raw.get("account"), raw.get("region")
         yield Resource(
-            kind=intern(kind) if type(kind) is str else kind,
+            kind=raw["kind"],
             id=raw["id"],
-            source=intern(source) if type(source) is str else source,
+            source=raw["source"],
             attributes=raw["attributes"],
             tags=raw.get("tags"),
-            account=intern(account) if type(account) is str else account,
-            region=intern(region) if type(region) is str else region,
+            account=raw.get("account"),
+            region=raw.get("region"),
             host=raw.get("host"),
         )
 
