@@ -21,7 +21,8 @@ from aslcheck.checks.builtin import default_registry
 from aslcheck.checks.engine import Options, evaluate
 from aslcheck.cli.common import exit_code, print_summary
 from aslcheck.cli.exitcodes import ExitCode
-from aslcheck.controls.loader import load_catalog, load_config, load_waivers_and_attestations
+from aslcheck.controls.loader import load_catalog, load_config
+from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.errors import MissingExtraError
 from aslcheck.inventories.interface import CollectionRequest
 from aslcheck.reports.atomic import write_atomic
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     attest_path = os.path.join(inputs_dir, "attestations.yaml")
     write_atomic(attest_path, _attestations_yaml(now).encode())
     config, config_digest = load_config(config_path, catalog)
-    waivers, attestations = load_waivers_and_attestations([attest_path], catalog)
+    waivers, attestations = load_waivers([attest_path], catalog, config)
     key_prefix = os.path.join(out, "demo-signing")
     if not os.path.exists(key_prefix + ".key"):
         generate_keypair(key_prefix + ".key", key_prefix + ".pub", None)

@@ -1,7 +1,7 @@
 """Controls: the YAML catalog, the user config, waivers and manual attestations."""
 
 from aslcheck.controls.config import PARAM_SPECS, Access, Config, Scope
-from aslcheck.controls.loader import load_catalog, load_config, load_waivers_and_attestations
+from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.controls.model import (
     Catalog,
     Control,
@@ -26,5 +26,4 @@ __all__ = [
     "Waiver",
     "load_catalog",
     "load_config",
-    "load_waivers_and_attestations",
 ]

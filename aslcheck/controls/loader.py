@@ -199,19 +199,6 @@ def parse_time(value: str, doc: Located, path: tuple[str | int, ...]) -> datetim
     return parsed.astimezone(timezone.utc)
 
 
-def load_waivers_and_attestations(
-    paths: Sequence[str], catalog: Catalog
-) -> tuple[list[Waiver], list[ManualAttestation]]:
-    """Read waiver/attestation files; unknown controls, missing expiry etc. are errors."""
-    waivers: list[Waiver] = []
-    attestations: list[ManualAttestation] = []
-    for path in paths:
-        w, a = parse_waiver_document(load_yaml(path), catalog)
-        waivers += w
-        attestations += a
-    return waivers, attestations
-
-
 def parse_waiver_document(
     doc: Located, catalog: Catalog
 ) -> tuple[list[Waiver], list[ManualAttestation]]:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from aslcheck.controls.loader import load_catalog, load_config, load_waivers_and_attestations
+from aslcheck.controls.config import Config
+from aslcheck.controls.loader import load_catalog, load_config
+from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.errors import BadInputError
 from tests.core.conftest import DATA
 
@@ -83,13 +85,13 @@ def test_config_errors(write_file: Any) -> None:
 def test_waiver_validation(write_file: Any, catalog: Any) -> None:
     no_expiry = write_file("w.yaml", "version: 1\nwaivers:\n  - control: T2-WA-1\n"
                            "    justification: migrating the bucket\n    approver: a\n    ticket: S-1\n")
-    assert "expires" in str(_err(lambda: load_waivers_and_attestations([no_expiry], catalog)))
+    assert "expires" in str(_err(lambda: load_waivers([no_expiry], catalog, Config())))
     unknown = write_file("u.yaml", "version: 1\nwaivers:\n  - control: NOPE-1\n"
                          "    justification: migrating the bucket\n    approver: a\n    ticket: S-1\n"
                          "    expires: 2027-01-01\n")
-    e = _err(lambda: load_waivers_and_attestations([unknown], catalog))
+    e = _err(lambda: load_waivers([unknown], catalog, Config()))
     assert "unknown control 'NOPE-1'" in e.message and e.location and e.location.line == 3
     bad_date = write_file("d.yaml", "version: 1\nwaivers:\n  - control: T2-WA-1\n"
                           "    justification: migrating the bucket\n    approver: a\n    ticket: S-1\n"
                           "    expires: next week\n")
-    assert "expected a date" in str(_err(lambda: load_waivers_and_attestations([bad_date], catalog)))
+    assert "expected a date" in str(_err(lambda: load_waivers([bad_date], catalog, Config())))
