@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from aslcheck.cli import main
-from tests.reports.conftest import chromium_binary, control_statuses, run_chromium, schema_errors
+from tests.reports.conftest import chromium_binary, control_statuses, run_chromium
+from tests.schemas import schema_errors
 
 pytest.importorskip("moto.server")
 
