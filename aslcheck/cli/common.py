@@ -31,6 +31,8 @@ from aslcheck.reports.render.html import HISTORY_POINTS, HtmlRenderer
 from aslcheck.reports.signing import PassphraseCallback, Signer, signer_from_uri
 
 DEFAULT_FORMATS = ("json", "markdown", "junit")
+CONFIG_FILE = "aslcheck.yaml"
+"""The config found in the current directory when ``--config`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,9 @@ def add_input_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
                    help="use only the --catalog files, not the built-in ASL catalog")
     p.add_argument("--rules", action="append", default=[], metavar="FILE",
                    help="extra declarative check file (repeatable)")
-    p.add_argument("--config", metavar="FILE", help="aslcheck.yaml (scope and parameters)")
+    p.add_argument("--config", metavar="FILE",
+                   help=f"aslcheck.yaml (scope and parameters; default ./{CONFIG_FILE} when it exists). "
+                        "Without a config nothing is in scope and every automated control is INCONCLUSIVE")
     p.add_argument("--waivers", action="append", default=[], metavar="FILE",
                    help="waiver/attestation file (repeatable; adds to the config's)")
     if profile:
@@ -94,11 +98,23 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     profile = getattr(args, "profile", "asl3")
     if profile not in catalog.profiles:
         raise BadInputError(f"unknown profile {profile!r}; known: {', '.join(sorted(catalog.profiles))}")
-    config, config_digest = load_config(args.config, catalog)
+    config_path = config_file(args)
+    config, config_digest = load_config(config_path, catalog)
     files = [f for f in (config.waivers_file, config.attestations_file) if f] + list(args.waivers)
     waivers, attestations = load_waivers(files, catalog, config)
     return Inputs(registry, catalog, catalog_digest, config, config_digest,
                   tuple(waivers), tuple(attestations), profile)
+
+
+def config_file(args: argparse.Namespace) -> str | None:
+    """``--config``, else ``./aslcheck.yaml`` when it exists (said on stderr), else ``None``."""
+    if args.config:
+        return str(args.config)
+    if os.path.isfile(CONFIG_FILE):
+        if not getattr(args, "quiet", False):
+            print(f"aslcheck: using ./{CONFIG_FILE} (no --config given)", file=sys.stderr)
+        return CONFIG_FILE
+    return None
 
 
 def exit_code(run: RunResult, manual: str = "gate") -> ExitCode:
