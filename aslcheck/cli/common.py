@@ -6,7 +6,7 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TextIO
@@ -22,6 +22,7 @@ from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.controls.yamlio import load_yaml
 from aslcheck.errors import BadInputError
 from aslcheck.reports import history
+from aslcheck.reports.atomic import check_output_dir
 from aslcheck.reports.attestation import Written, write_reports
 from aslcheck.reports.freshness import parse_duration
 from aslcheck.reports.interface import Renderer
@@ -153,6 +154,11 @@ def passphrase_callback(env: str | None) -> PassphraseCallback:
     return passphrase
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """Refuse an unusable ``--out`` (a file, /dev/null, read-only...) before anything is collected."""
+    check_output_dir(args.out)
+
+
 def signers_from(args: argparse.Namespace) -> list[Signer]:
     """The signers named by ``--sign-key`` (each resolved now, before anything is collected)."""
     if getattr(args, "history", None) and not args.sign_key:
@@ -175,14 +181,14 @@ def _renderers(formats: Sequence[str], series: dict[str, list[tuple[str, str]]] 
 
 
 def write(run: RunResult, args: argparse.Namespace, signers: Sequence[Signer],
-          snapshot_bytes: bytes | None) -> Written:
-    """Render and write every requested report (and append to the history when asked)."""
+          snapshot_bytes: bytes | None, extra: Mapping[str, bytes] | None = None) -> Written:
+    """Render and swap in the whole report set (and append to the history when asked)."""
     formats = args.format or list(DEFAULT_FORMATS)
     valid_for = getattr(args, "valid_for", timedelta(days=7))
     directory = getattr(args, "history", None)
     if not directory:
         return write_reports(run, args.out, _renderers(formats, None), signers, snapshot_bytes,
-                             valid_for=valid_for)
+                             valid_for=valid_for, extra=extra)
     with history.appender(directory) as app:
         series = None
         if HtmlRenderer.name in formats:
@@ -190,7 +196,7 @@ def write(run: RunResult, args: argparse.Namespace, signers: Sequence[Signer],
             runs, _ = history.load_runs(directory, last=HISTORY_POINTS - 1)
             series = history.control_series(runs)
         written = write_reports(run, args.out, _renderers(formats, series), signers,
-                                snapshot_bytes, valid_for=valid_for, history=app.link)
+                                snapshot_bytes, valid_for=valid_for, history=app.link, extra=extra)
         assert written.envelope is not None  # signers_from refused --history without a key
         app.append(written.envelope)
     return written

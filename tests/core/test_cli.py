@@ -176,3 +176,35 @@ def test_engine_without_any_family_in_scope_is_inconclusive(catalog: Any, regist
         run = evaluate(catalog, "asl3", registry, snapshot, Config(), options=options)
         statuses = {r.status.value for r in run.results}
         assert statuses <= {"inconclusive", "not_attested"} and "inconclusive" in statuses
+
+
+# -- A reader that closes the pipe (`| head`) ----------------------------------------------------------
+def _closed_pipe_run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with stdout on a pipe whose read end is already closed: every write is EPIPE."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "aslcheck", *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120, cwd=cwd, check=False)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize(("which", "expected"), [("bad", ExitCode.FAIL), ("good", ExitCode.INCOMPLETE)])
+def test_broken_pipe_keeps_the_real_exit_code(env: dict[str, str], which: str, expected: int) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    proc = _closed_pipe_run(["check", "--snapshot", env[which], *BASE, "--out", env["out"]], repo)
+    assert proc.returncode == expected, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    results = str(Path(env["out"]) / "results.json")
+    # diff prints with plain print(): before, that was a traceback and exit 70.
+    proc = _closed_pipe_run(["diff", results, results], repo)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_broken_pipe_on_listing_commands(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    for args in (["controls", "list"], ["--help"], ["controls", "show", "ASL3-EN-1"]):
+        proc = _closed_pipe_run(args, repo)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (args, proc.stderr)
