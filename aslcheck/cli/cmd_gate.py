@@ -113,9 +113,8 @@ def _print_gate(result: Any) -> None:
     judged = [c for c in result.controls if c.verdict is not None]
     order = {"fail": 0, "inconclusive": 1, "pass": 2}
     for c in sorted(judged, key=lambda c: (order[c.verdict.value], c.result.control.id)):
-        why = c.why if len(c.why) < 110 else c.why[:107] + "..."
-        table.add_row(f"{c.result.control.id} {c.result.control.title}", c.verdict.value.upper(), why)
-    console = Console(file=sys.stdout, width=140)
+        table.add_row(f"{c.result.control.id} {c.result.control.title}", c.verdict.value.upper(), c.why)
+    console = Console(file=sys.stdout)  # the terminal's width (else $COLUMNS, else 80); reasons wrap
     console.print(table)
     console.print(f"{len(result.controls) - len(judged)} control(s) have no evidence in the code "
                   "(manual, or only checkable live); they do not affect the gate.")

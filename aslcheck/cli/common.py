@@ -212,33 +212,50 @@ STYLE = {
 }
 
 
-def print_summary(run: RunResult, out: TextIO, verbose: bool = False) -> None:
-    """A rich table of the controls that need attention, then the passing ones, then a tally.
+def print_summary(run: RunResult, out: TextIO, verbose: bool = False, width: int | None = None) -> None:
+    """A table of the controls that need attention, then the passing ones, then how to fix failures.
 
-    NOT_ATTESTED and NOT_APPLICABLE controls are listed by ID only, unless ``verbose``.
+    The table fits ``width`` (default: the terminal's, else ``$COLUMNS``, else 80) and wraps
+    reasons at word boundaries instead of cutting them. NOT_ATTESTED and NOT_APPLICABLE controls
+    are listed by ID only, unless ``verbose``.
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(file=out, width=140, soft_wrap=False)
-    table = Table(title=f"aslcheck — profile {run.profile}", show_lines=False)
-    for col in ("Control", "Status", "P/F/E", "Reason"):
-        table.add_column(col, overflow="fold")
+    console = Console(file=out, width=width, soft_wrap=False, highlight=False)
+    table = Table(title=f"aslcheck — profile {run.profile}", show_lines=True,
+                  caption="Resources: distinct resources in scope. Findings: pass/fail/error "
+                          "(error = evidence missing).")
+    table.add_column("Control", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Resources", justify="right", no_wrap=True)
+    table.add_column("Findings\np/f/e", justify="right", no_wrap=True)
+    table.add_column("Title and reason", overflow="fold", ratio=1)
     order = [ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.WAIVED, ControlStatus.PASS,
              ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE]
     brief = set() if verbose else {ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE}
-    for r in sorted(run.results, key=lambda r: order.index(r.status)):
+    ranked = sorted(run.results, key=lambda r: order.index(r.status))
+    for r in ranked:
         if r.status in brief:
             continue
         c = r.counts
-        reason = r.reason if verbose or len(r.reason) < 110 else r.reason[:107] + "..."
-        table.add_row(f"{r.control.id} {r.control.title}" + (" (optional)" if r.control.optional else ""),
-                      f"[{STYLE[r.status]}]{r.status.value.upper()}[/]",
-                      f"{c.passed}/{c.failed}/{c.errored}", reason)
+        about = Text(r.control.title + (" (optional)" if r.control.optional else ""), style="bold")
+        if r.reason:
+            about.append("\n" + r.reason, style="")
+        table.add_row(r.control.id, f"[{STYLE[r.status]}]{r.status.value.upper()}[/]", str(c.in_scope),
+                      f"{c.passed}/{c.failed}/{c.errored}", about)
     console.print(table)
     for status in sorted(brief, key=order.index):
         ids = [r.control.id for r in run.results if r.status is status]
         if ids:
             console.print(f"[{STYLE[status]}]{status.value.upper()}[/] ({len(ids)}): {', '.join(ids)}")
+    fixes = [r for r in ranked if r.status is ControlStatus.FAIL and r.control.remediation]
+    if fixes:
+        console.print("\n[bold]How to fix the failures[/]")
+        for r in fixes:
+            line = Text(f"{r.control.id}: ", style="bold red")
+            line.append(" ".join((r.control.remediation or "").split()))
+            console.print(line)
     tally = run.tally()
     console.print("  ".join(f"[{STYLE[s]}]{s.value}: {tally[s]}[/]" for s in ControlStatus))
