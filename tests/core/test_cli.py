@@ -208,3 +208,15 @@ def test_broken_pipe_on_listing_commands(tmp_path: Path) -> None:
         proc = _closed_pipe_run(args, repo)
         assert proc.returncode == 0, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (args, proc.stderr)
+
+
+def test_keygen_creates_its_folder(tmp_path: Path, capsys: Any) -> None:
+    prefix = tmp_path / "home" / ".aslcheck" / "audit"
+    assert main(["keygen", str(prefix)]) == ExitCode.OK
+    assert (prefix.parent / "audit.key").exists() and (prefix.parent / "audit.pub").exists()
+    assert prefix.parent.stat().st_mode & 0o777 == 0o700
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["keygen", str(blocker / "sub" / "k")]) == ExitCode.BAD_INPUT
+    err = capsys.readouterr().err
+    assert "cannot create the key folder" in err and "Traceback" not in err
