@@ -150,8 +150,10 @@ def _as_output_error(directory: str, swapped: Callable[[], bool]) -> Iterator[No
     except OSError as exc:
         state = ("the new reports are complete, but the old set could not be removed"
                  if swapped() else f"the previous reports in {directory} are unchanged")
-        raise OutputError(f"cannot write the reports: {exc.strerror or exc} ({state})",
-                          Location(exc.filename or directory)) from exc
+        # NOTE: name the user's folder, not our staging path, and the file that failed.
+        what = f" ({os.path.basename(str(exc.filename))})" if exc.filename else ""
+        raise OutputError(f"cannot write the reports{what}: {exc.strerror or exc} ({state})",
+                          Location(directory)) from exc
 
 
 def write_set(directory: str, files: Mapping[str, bytes], owned: Collection[str] = (),

@@ -87,6 +87,7 @@ def test_enospc_mid_set_keeps_the_old_set(lab: dict[str, str], monkeypatch: pyte
     assert check(lab, "new") == ExitCode.BAD_INPUT
     err = capsys.readouterr().err
     assert "No space left on device" in err and "unchanged" in err and "Traceback" not in err
+    assert f"{lab['out']}: cannot write the reports" in err and ".new-" not in err
     monkeypatch.undo()
     assert_whole_old_set(lab)
 
