@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench bench-full clean checkov
+.PHONY: demo test lint typecheck unit ci bench bench-full clean checkov
 
 $(VENV)/.installed: setup.cfg pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# What CI runs: system packages, then `make test` in a fresh clone of HEAD in a temporary folder.
+ci:
+	.ci/run
 
 bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(PROWLER_VENV)/.installed
 	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/python bench/run_all.py --quick

@@ -26,6 +26,9 @@ from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot, p
 from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult
 
 _MAX_NAMED = 3
+NOTHING_IN_SCOPE = ("nothing in scope: no config declares weights.aws or weights.hosts "
+                    "(pass --config aslcheck.yaml)")
+"""Note of every check when no evidence family is in scope."""
 
 
 def family(kind: str) -> str:
@@ -108,6 +111,11 @@ class _CheckRunner:
 
     def _evaluate(self, spec: CheckSpec) -> CheckOutcome:
         fams = {family(k) for k in spec.kinds}
+        if not self.families:
+            # NOTE(clia, issue 10 class 10): with no family declared at all (no config, or one
+            # declaring nothing) nothing was evaluated; that is missing evidence, never n/a.
+            return CheckOutcome(spec.id, spec.version, (), (), status="error",
+                                note=NOTHING_IN_SCOPE)
         if not fams & self.families:
             return CheckOutcome(spec.id, spec.version, (), (), status="not_applicable",
                                 note=f"{', '.join(sorted(fams))} not in the declared scope")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO
 
 from aslcheck import __version__
 from aslcheck.cli import (
@@ -51,8 +52,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _PipeSafe:
+    """stdout for a pipe the reader may close (``| head``): silence, not a BrokenPipe traceback.
+
+    The command then runs to its end and returns its real exit status: a FAIL piped into
+    ``head`` must still exit 1, never 0 and never 70.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    def _silence(self) -> None:
+        self.broken = True
+        # NOTE: point the descriptor at /dev/null so the interpreter's final flush of what is
+        # still buffered cannot raise again at exit (Python docs, "Note on SIGPIPE").
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; every AslcheckError is caught here, once."""
+    stdout = sys.stdout
+    sys.stdout = _PipeSafe(stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -69,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aslcheck: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     except KeyboardInterrupt:
-        print("aslcheck: interrupted; no partial report was written", file=sys.stderr)
+        print("aslcheck: interrupted; no partial report set was written (the report folder holds "
+              "a complete set, old or new)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # a pipe other than stdout (stdout is _PipeSafe)
+        return 141
     except Exception:  # noqa: BLE001 - a bug: show it, and never exit 0
         traceback.print_exc()
         print("aslcheck: internal error (a bug); please report it with the traceback above",

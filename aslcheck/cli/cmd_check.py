@@ -9,6 +9,7 @@ from aslcheck.checks.engine import evaluate
 from aslcheck.cli.common import (
     add_input_args,
     add_output_args,
+    check_output,
     exit_code,
     load_inputs,
     print_summary,
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, evaluate, write reports, return the exit code."""
     inputs = load_inputs(args)
+    check_output(args)
     snap, raw = snapshot_io.load(args.snapshot)
     signers = signers_from(args)
     result = evaluate(

@@ -25,7 +25,7 @@ from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.errors import MissingExtraError
 from aslcheck.inventories.interface import CollectionRequest
-from aslcheck.reports.atomic import write_atomic
+from aslcheck.reports.atomic import check_output_dir, write_atomic
 from aslcheck.reports.attestation import ATTESTATION_FILE, SNAPSHOT_FILE, write_reports
 from aslcheck.reports.render import RENDERERS
 from aslcheck.reports.signing import generate_keypair, load_signer
@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import boto3
 
     out = args.out
+    check_output_dir(out)
     inputs_dir = os.path.join(out, "demo-inputs")
     now = datetime.now(timezone.utc)
     registry = default_registry()
@@ -93,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     attest_path = os.path.join(inputs_dir, "attestations.yaml")
     write_atomic(attest_path, _attestations_yaml(now).encode())
     config, config_digest = load_config(config_path, catalog)
-    waivers, attestations = load_waivers([attest_path], catalog, config)
+    # NOTE: the inputs come from the config, as for `check`, so the printed re-check reproduces this run.
+    files = [f for f in (config.waivers_file, config.attestations_file) if f]
+    assert config.attestations_file is not None  # demo_config.yaml names attestations.yaml
+    waivers, attestations = load_waivers(files, catalog, config)
     key_prefix = os.path.join(out, "demo-signing")
     if not os.path.exists(key_prefix + ".key"):
         generate_keypair(key_prefix + ".key", key_prefix + ".pub", None)
@@ -144,5 +148,9 @@ def run(args: argparse.Namespace) -> int:
               + " ".join(shlex.quote(a) for a in (
                   os.path.join(out, ATTESTATION_FILE), "--key", key_prefix + ".pub",
                   "--snapshot", os.path.join(out, SNAPSHOT_FILE), "--config", config_path)))
+        print(f"Re-evaluate the same snapshot offline (same statuses as the signed run):\n  {_prog()} check "
+              + " ".join(shlex.quote(a) for a in (
+                  "--snapshot", os.path.join(out, SNAPSHOT_FILE), "--config", config_path,
+                  "--out", out.rstrip(os.sep) + "-recheck")))
     # NOTE: the demo shows a run; it succeeds when the pipeline ran, whatever the lab's verdicts.
     return int(ExitCode.OK)

@@ -17,6 +17,7 @@ from typing import Any
 from aslcheck.cli.common import (
     add_input_args,
     add_output_args,
+    check_output,
     duration,
     load_inputs,
     signers_from,
@@ -24,7 +25,7 @@ from aslcheck.cli.common import (
 )
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.errors import BadInputError, VerificationError
-from aslcheck.reports.atomic import write_atomic
+from aslcheck.reports.attestation import DRIFT_FILE
 from aslcheck.reports.freshness import check_fresh
 from aslcheck.reports.signing import load_public_key
 
@@ -78,16 +79,16 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
     from aslcheck.inventories.terraform.gate import GateVerdict, run_gate
 
     inputs = load_inputs(args)
+    check_output(args)
     signers = signers_from(args)
     result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=inputs.catalog,
                       registry=inputs.registry, waivers=inputs.waivers, attestations=inputs.attestations,
                       digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest})
     if args.format is None:
         args.format = list(GATE_FORMATS)
-    written = write(result.run, args, signers, result.snapshot.canonical_bytes())
-    if result.drift:
-        write_atomic(f"{written.directory}/drift.json", json.dumps(
-            [d.to_json() for d in result.drift], indent=2, sort_keys=True).encode() + b"\n")
+    extra = {DRIFT_FILE: json.dumps([d.to_json() for d in result.drift], indent=2,
+                                    sort_keys=True).encode() + b"\n"} if result.drift else None
+    written = write(result.run, args, signers, result.snapshot.canonical_bytes(), extra)
     if not args.quiet:
         _print_gate(result)
         for reason in result.reasons:
@@ -112,9 +113,8 @@ def _print_gate(result: Any) -> None:
     judged = [c for c in result.controls if c.verdict is not None]
     order = {"fail": 0, "inconclusive": 1, "pass": 2}
     for c in sorted(judged, key=lambda c: (order[c.verdict.value], c.result.control.id)):
-        why = c.why if len(c.why) < 110 else c.why[:107] + "..."
-        table.add_row(f"{c.result.control.id} {c.result.control.title}", c.verdict.value.upper(), why)
-    console = Console(file=sys.stdout, width=140)
+        table.add_row(f"{c.result.control.id} {c.result.control.title}", c.verdict.value.upper(), c.why)
+    console = Console(file=sys.stdout)  # the terminal's width (else $COLUMNS, else 80); reasons wrap
     console.print(table)
     console.print(f"{len(result.controls) - len(judged)} control(s) have no evidence in the code "
                   "(manual, or only checkable live); they do not affect the gate.")

@@ -8,6 +8,7 @@ import sys
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.errors import BadInputError
 from aslcheck.reports.history import Run, load_runs, verify_history
+from aslcheck.reports.render.markdown import shorten
 from aslcheck.reports.signing import load_public_key
 
 LETTER = {"pass": "P", "fail": "F", "inconclusive": "I", "not_attested": "A", "waived": "W",
@@ -73,7 +74,7 @@ def _one(runs: list[Run], control: str) -> None:
         point = r.controls.get(control)
         status = point.status if point else "absent"
         reason = point.reason if point else ""
-        reason = reason if len(reason) <= 110 else reason[:107] + "..."
+        reason = shorten(" ".join(reason.split()), 110)
         print(f"  #{r.sequence:<5} {r.evaluated_at}  {status:<14} {reason}")
 
 

@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 
-from aslcheck.errors import BadInputError
+from aslcheck.errors import BadInputError, Location
 from aslcheck.reports.signing import generate_keypair
 
 
@@ -25,6 +25,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
+def _make_parent(prefix: str) -> None:
+    """Create the key's folder (0700: it will hold a private key), e.g. ``~/.aslcheck/``."""
+    parent = os.path.dirname(os.path.abspath(prefix))
+    if os.path.isdir(parent):
+        return
+    try:
+        os.makedirs(parent, mode=0o700)
+    except OSError as exc:
+        raise BadInputError(f"cannot create the key folder {parent}: {exc.strerror}",
+                            Location(prefix)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     """Generate the pair (or export a KMS public key); print the key ID."""
     if args.export_kms:
@@ -40,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if first != getpass.getpass("again: ") or not first:
             raise BadInputError("passphrases are empty or do not match")
         passphrase = first.encode()
+    _make_parent(args.prefix)
     keyid = generate_keypair(f"{args.prefix}.key", f"{args.prefix}.pub", passphrase)
     print(f"wrote {args.prefix}.key (0600) and {args.prefix}.pub; key ID {keyid}", file=sys.stdout)
     return 0
@@ -50,6 +63,7 @@ def _export(uri: str, path: str) -> int:
     from aslcheck.reports.signing import keyid_of, public_key_from_pem
 
     pem = export_public_key_pem(uri)
+    _make_parent(path)
     if os.path.exists(path):
         raise BadInputError(f"refusing to overwrite {path}")
     with open(path, "wb") as fh:

@@ -13,6 +13,7 @@ from aslcheck.cli.common import (
     Inputs,
     add_input_args,
     add_output_args,
+    check_output,
     exit_code,
     load_inputs,
     print_summary,
@@ -76,6 +77,7 @@ def collect(collectors: list[Collector], inputs: Inputs, show_progress: bool) ->
 def run(args: argparse.Namespace) -> int:
     """Validate, collect, evaluate, write."""
     inputs = load_inputs(args)
+    check_output(args)
     collectors = [c for p in PLUGINS if (c := p.build(args, inputs.config)) is not None]
     if not collectors:
         raise BadInputError("nothing to scan: pass --aws and/or --inventory FILE")

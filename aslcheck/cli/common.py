@@ -6,7 +6,7 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TextIO
@@ -22,6 +22,7 @@ from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.controls.yamlio import load_yaml
 from aslcheck.errors import BadInputError
 from aslcheck.reports import history
+from aslcheck.reports.atomic import check_output_dir
 from aslcheck.reports.attestation import Written, write_reports
 from aslcheck.reports.freshness import parse_duration
 from aslcheck.reports.interface import Renderer
@@ -31,6 +32,8 @@ from aslcheck.reports.render.html import HISTORY_POINTS, HtmlRenderer
 from aslcheck.reports.signing import PassphraseCallback, Signer, signer_from_uri
 
 DEFAULT_FORMATS = ("json", "markdown", "junit")
+CONFIG_FILE = "aslcheck.yaml"
+"""The config found in the current directory when ``--config`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ def add_input_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
                    help="use only the --catalog files, not the built-in ASL catalog")
     p.add_argument("--rules", action="append", default=[], metavar="FILE",
                    help="extra declarative check file (repeatable)")
-    p.add_argument("--config", metavar="FILE", help="aslcheck.yaml (scope and parameters)")
+    p.add_argument("--config", metavar="FILE",
+                   help=f"aslcheck.yaml (scope and parameters; default ./{CONFIG_FILE} when it exists). "
+                        "Without a config nothing is in scope and every automated control is INCONCLUSIVE")
     p.add_argument("--waivers", action="append", default=[], metavar="FILE",
                    help="waiver/attestation file (repeatable; adds to the config's)")
     if profile:
@@ -94,11 +99,23 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     profile = getattr(args, "profile", "asl3")
     if profile not in catalog.profiles:
         raise BadInputError(f"unknown profile {profile!r}; known: {', '.join(sorted(catalog.profiles))}")
-    config, config_digest = load_config(args.config, catalog)
+    config_path = config_file(args)
+    config, config_digest = load_config(config_path, catalog)
     files = [f for f in (config.waivers_file, config.attestations_file) if f] + list(args.waivers)
     waivers, attestations = load_waivers(files, catalog, config)
     return Inputs(registry, catalog, catalog_digest, config, config_digest,
                   tuple(waivers), tuple(attestations), profile)
+
+
+def config_file(args: argparse.Namespace) -> str | None:
+    """``--config``, else ``./aslcheck.yaml`` when it exists (said on stderr), else ``None``."""
+    if args.config:
+        return str(args.config)
+    if os.path.isfile(CONFIG_FILE):
+        if not getattr(args, "quiet", False):
+            print(f"aslcheck: using ./{CONFIG_FILE} (no --config given)", file=sys.stderr)
+        return CONFIG_FILE
+    return None
 
 
 def exit_code(run: RunResult, manual: str = "gate") -> ExitCode:
@@ -137,6 +154,11 @@ def passphrase_callback(env: str | None) -> PassphraseCallback:
     return passphrase
 
 
+def check_output(args: argparse.Namespace) -> None:
+    """Refuse an unusable ``--out`` (a file, /dev/null, read-only...) before anything is collected."""
+    check_output_dir(args.out)
+
+
 def signers_from(args: argparse.Namespace) -> list[Signer]:
     """The signers named by ``--sign-key`` (each resolved now, before anything is collected)."""
     if getattr(args, "history", None) and not args.sign_key:
@@ -159,14 +181,14 @@ def _renderers(formats: Sequence[str], series: dict[str, list[tuple[str, str]]] 
 
 
 def write(run: RunResult, args: argparse.Namespace, signers: Sequence[Signer],
-          snapshot_bytes: bytes | None) -> Written:
-    """Render and write every requested report (and append to the history when asked)."""
+          snapshot_bytes: bytes | None, extra: Mapping[str, bytes] | None = None) -> Written:
+    """Render and swap in the whole report set (and append to the history when asked)."""
     formats = args.format or list(DEFAULT_FORMATS)
     valid_for = getattr(args, "valid_for", timedelta(days=7))
     directory = getattr(args, "history", None)
     if not directory:
         return write_reports(run, args.out, _renderers(formats, None), signers, snapshot_bytes,
-                             valid_for=valid_for)
+                             valid_for=valid_for, extra=extra)
     with history.appender(directory) as app:
         series = None
         if HtmlRenderer.name in formats:
@@ -174,7 +196,7 @@ def write(run: RunResult, args: argparse.Namespace, signers: Sequence[Signer],
             runs, _ = history.load_runs(directory, last=HISTORY_POINTS - 1)
             series = history.control_series(runs)
         written = write_reports(run, args.out, _renderers(formats, series), signers,
-                                snapshot_bytes, valid_for=valid_for, history=app.link)
+                                snapshot_bytes, valid_for=valid_for, history=app.link, extra=extra)
         assert written.envelope is not None  # signers_from refused --history without a key
         app.append(written.envelope)
     return written
@@ -190,33 +212,50 @@ STYLE = {
 }
 
 
-def print_summary(run: RunResult, out: TextIO, verbose: bool = False) -> None:
-    """A rich table of the controls that need attention, then the passing ones, then a tally.
+def print_summary(run: RunResult, out: TextIO, verbose: bool = False, width: int | None = None) -> None:
+    """A table of the controls that need attention, then the passing ones, then how to fix failures.
 
-    NOT_ATTESTED and NOT_APPLICABLE controls are listed by ID only, unless ``verbose``.
+    The table fits ``width`` (default: the terminal's, else ``$COLUMNS``, else 80) and wraps
+    reasons at word boundaries instead of cutting them. NOT_ATTESTED and NOT_APPLICABLE controls
+    are listed by ID only, unless ``verbose``.
     """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(file=out, width=140, soft_wrap=False)
-    table = Table(title=f"aslcheck — profile {run.profile}", show_lines=False)
-    for col in ("Control", "Status", "P/F/E", "Reason"):
-        table.add_column(col, overflow="fold")
+    console = Console(file=out, width=width, soft_wrap=False, highlight=False)
+    table = Table(title=f"aslcheck — profile {run.profile}", show_lines=True,
+                  caption="Resources: distinct resources in scope. Findings: pass/fail/error "
+                          "(error = evidence missing).")
+    table.add_column("Control", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Resources", justify="right", no_wrap=True)
+    table.add_column("Findings\np/f/e", justify="right", no_wrap=True)
+    table.add_column("Title and reason", overflow="fold", ratio=1)
     order = [ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.WAIVED, ControlStatus.PASS,
              ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE]
     brief = set() if verbose else {ControlStatus.NOT_ATTESTED, ControlStatus.NOT_APPLICABLE}
-    for r in sorted(run.results, key=lambda r: order.index(r.status)):
+    ranked = sorted(run.results, key=lambda r: order.index(r.status))
+    for r in ranked:
         if r.status in brief:
             continue
         c = r.counts
-        reason = r.reason if verbose or len(r.reason) < 110 else r.reason[:107] + "..."
-        table.add_row(f"{r.control.id} {r.control.title}" + (" (optional)" if r.control.optional else ""),
-                      f"[{STYLE[r.status]}]{r.status.value.upper()}[/]",
-                      f"{c.passed}/{c.failed}/{c.errored}", reason)
+        about = Text(r.control.title + (" (optional)" if r.control.optional else ""), style="bold")
+        if r.reason:
+            about.append("\n" + r.reason, style="")
+        table.add_row(r.control.id, f"[{STYLE[r.status]}]{r.status.value.upper()}[/]", str(c.in_scope),
+                      f"{c.passed}/{c.failed}/{c.errored}", about)
     console.print(table)
     for status in sorted(brief, key=order.index):
         ids = [r.control.id for r in run.results if r.status is status]
         if ids:
             console.print(f"[{STYLE[status]}]{status.value.upper()}[/] ({len(ids)}): {', '.join(ids)}")
+    fixes = [r for r in ranked if r.status is ControlStatus.FAIL and r.control.remediation]
+    if fixes:
+        console.print("\n[bold]How to fix the failures[/]")
+        for r in fixes:
+            line = Text(f"{r.control.id}: ", style="bold red")
+            line.append(" ".join((r.control.remediation or "").split()))
+            console.print(line)
     tally = run.tally()
     console.print("  ".join(f"[{STYLE[s]}]{s.value}: {tally[s]}[/]" for s in ControlStatus))

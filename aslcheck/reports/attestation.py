@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from aslcheck.reports.atomic import write_atomic
+from aslcheck.reports.atomic import FileWriter, write_set
 from aslcheck.reports.interface import Renderer
 from aslcheck.reports.model import RunResult
 from aslcheck.reports.signing import Signer, sign_statement, statement
 
 ATTESTATION_FILE = "attestation.dsse.json"
 SNAPSHOT_FILE = "snapshot.json"
+DRIFT_FILE = "drift.json"
+"""Declared-versus-live drift written by ``gate --snapshot``."""
 DEFAULT_VALIDITY = timedelta(days=7)
 """How long an attestation is valid after evaluation unless ``--valid-for`` says otherwise."""
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -84,6 +85,13 @@ class Written:
     """The exact attestation bytes written (``None`` when unsigned)."""
 
 
+def set_files() -> frozenset[str]:
+    """Every file name a report set can hold: stale ones from an older run never survive a new set."""
+    from aslcheck.reports.render import RENDERERS  # NOTE: lazy; renderers import this module's users
+
+    return frozenset({SNAPSHOT_FILE, ATTESTATION_FILE, DRIFT_FILE} | {r.filename for r in RENDERERS.values()})
+
+
 def write_reports(
     run: RunResult,
     directory: str,
@@ -93,26 +101,36 @@ def write_reports(
     *,
     valid_for: timedelta = DEFAULT_VALIDITY,
     history: HistoryLink | None = None,
+    extra: Mapping[str, bytes] | None = None,
+    writer: FileWriter | None = None,
 ) -> Written:
-    """Render everything in memory first, then write each file atomically.
+    """Render and sign everything in memory, then swap the whole set into ``directory`` at once.
 
-    The snapshot (when given) is written next to the attestation so ``verify --snapshot`` can
-    re-check it later; the attestation is written last, so its presence means the set is whole.
+    The set is the snapshot (when given, so ``verify --snapshot`` can re-check it later), every
+    rendering, the ``extra`` files (e.g. the gate's ``drift.json``) and the signed attestation.
+    A failure at any point (full disk, Ctrl-C) leaves the previous set in ``directory`` whole
+    (:func:`aslcheck.reports.atomic.write_set`); files of an older set that this run does not
+    produce are removed with it, so an old attestation never sits beside a new snapshot.
     """
-    rendered = {r.name: (r.filename, r.render(run)) for r in renderers}
+    files: dict[str, bytes] = {}
+    if snapshot_bytes is not None:
+        files[SNAPSHOT_FILE] = snapshot_bytes
+    names: dict[str, str] = {}
+    for r in renderers:
+        files[r.filename] = r.render(run)
+        names[r.name] = r.filename
+    for fname, data in (extra or {}).items():
+        files[fname] = data
+        names[fname.rsplit(".", 1)[0]] = fname
     envelope = (sign_statement(statement(subjects(run), predicate(run, valid_for, history)), signers)
                 if signers else None)
+    if envelope is not None:
+        files[ATTESTATION_FILE] = envelope
+    paths = write_set(directory, files, set_files(), writer)
     out: dict[str, str] = {}
     if snapshot_bytes is not None:
-        path = os.path.join(directory, SNAPSHOT_FILE)
-        write_atomic(path, snapshot_bytes)
-        out["snapshot"] = path
-    for name, (filename, data) in rendered.items():
-        path = os.path.join(directory, filename)
-        write_atomic(path, data)
-        out[name] = path
+        out["snapshot"] = paths[SNAPSHOT_FILE]
+    out.update({name: paths[fname] for name, fname in names.items()})
     if envelope is not None:
-        path = os.path.join(directory, ATTESTATION_FILE)
-        write_atomic(path, envelope)
-        out["attestation"] = path
+        out["attestation"] = paths[ATTESTATION_FILE]
     return Written(directory, out, envelope)

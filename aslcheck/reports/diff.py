@@ -5,13 +5,16 @@ worse one of those (INCONCLUSIVE -> FAIL), including a control that did not exis
 is in one of those states. An *improvement* is a control that left those states for PASS,
 WAIVED or NOT_APPLICABLE. Every other status move is a *status change*; a control whose status
 stayed the same but whose findings (status, reason, evidence) or collection errors changed has
-*changed evidence*. Controls present in only one run are *added* or *removed*.
+*changed evidence*; clock readings (``as_of``, a host's time, collection times) are not
+evidence (:func:`untimed`), so a nightly diff of unchanged infrastructure says "no changes".
+Controls present in only one run are *added* or *removed*.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +28,11 @@ from aslcheck.reports.signing import PublicKey, is_envelope, unverified_statemen
 BAD = (ControlStatus.NOT_ATTESTED, ControlStatus.INCONCLUSIVE, ControlStatus.FAIL)
 """Statuses that gate, in increasing severity."""
 _MAX_DETAILS = 20
+_DATETIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+"""A date-time (with a time of day): when something was observed, not what was observed."""
+_TIME_KEY = re.compile(r"(?:^|_)(?:epoch|time|timestamp|as_of|at)$")
+"""Evidence keys whose numbers are clock readings (``host_time_epoch``, ``collected_at``)."""
+TIME_MASK = "<time>"
 
 
 class ChangeKind(Enum):
@@ -168,6 +176,26 @@ def _findings(control: Mapping[str, Any]) -> dict[tuple[str, str], Mapping[str, 
     return out
 
 
+def untimed(value: Any, key: str | None = None) -> Any:
+    """``value`` with clock readings masked: date-times in strings, numbers under time-named keys.
+
+    Two runs of unchanged infrastructure differ in these (``as_of``, a host's clock), and a diff
+    that reported them would bury real changes. Dates without a time of day (an expiry) and
+    durations (``*_age_days``) are evidence and are kept.
+    """
+    if isinstance(value, str):
+        return _DATETIME.sub(TIME_MASK, value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return TIME_MASK if key is not None and _TIME_KEY.search(key) else value
+    if isinstance(value, Mapping):
+        return {k: untimed(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untimed(v, key) for v in value]
+    return value
+
+
 def _short(value: Any) -> str:
     text = canonical_json(value).decode() if not isinstance(value, str) else value
     return text if len(text) <= 80 else text[:77] + "..."
@@ -190,10 +218,10 @@ def evidence_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
                 out.append(f"{check} on {res}: {fa.get('status')} -> {fb.get('status')}: {fb.get('reason')}")
             ea, eb = fa.get("evidence", {}) or {}, fb.get("evidence", {}) or {}
             for name in sorted(set(ea) | set(eb)):
-                if ea.get(name, "<absent>") != eb.get(name, "<absent>"):
-                    out.append(f"{check} on {res}: evidence {name}: "
-                               f"{_short(ea.get(name, '<absent>'))} -> {_short(eb.get(name, '<absent>'))}")
-            if len(out) == before and fa.get("reason") != fb.get("reason"):
+                va, vb = ea.get(name, "<absent>"), eb.get(name, "<absent>")
+                if untimed(va, name) != untimed(vb, name):
+                    out.append(f"{check} on {res}: evidence {name}: {_short(va)} -> {_short(vb)}")
+            if len(out) == before and untimed(fa.get("reason")) != untimed(fb.get("reason")):
                 out.append(f"{check} on {res}: reason now: {fb.get('reason')}")
     if len(out) > _MAX_DETAILS:
         out = out[:_MAX_DETAILS] + [f"... and {len(out) - _MAX_DETAILS} more"]

@@ -317,6 +317,11 @@ def load_runs(directory: str, keys: Sequence[PublicKey] = (), threshold: int = 1
     With ``keys`` the whole history is verified first (raising on any problem); without, the
     index and attestations are read as they are (for display only), skipping unreadable ones.
     """
+    if not os.path.isdir(directory):
+        raise BadInputError("no such history directory", Location(directory))
+    if not os.path.exists(os.path.join(directory, INDEX_FILE)):
+        raise BadInputError(f"not a history directory: it has no {INDEX_FILE} "
+                            "(scan/check --history DIR creates it)", Location(directory))
     if keys:
         report = verify_history(directory, keys, threshold)
         runs = _runs_from(report.statements, report.entries)

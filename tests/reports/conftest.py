@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-from jsonschema import validators
 
 from aslcheck.checks.declarative import load_rule_file
 from aslcheck.checks.engine import Options, evaluate
@@ -27,6 +24,7 @@ from aslcheck.controls.yamlio import load_yaml
 from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
 from aslcheck.reports.model import RunResult
 from aslcheck.reports.signing import generate_keypair
+from tests.schemas import OSCAL_SCHEMAS, validator
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -185,36 +183,11 @@ def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Completed
     return proc
 
 
-SCHEMA = REPO.parent / "shared" / "schemas" / "oscal-1.0.6-assessment-results-schema.json"
+@pytest.fixture(scope="session", params=OSCAL_SCHEMAS)
+def oscal_validator(request: pytest.FixtureRequest) -> Any:
+    """NIST's OSCAL assessment-results schemas (vendored in tests/data/schemas), formats checked.
 
-
-def _pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
-    """OSCAL patterns use \\p{L} / \\p{N}, which Python's re lacks; use `regex` when present."""
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        import regex  # type: ignore[import-untyped]
-
-        found = regex.search(patrn, instance) is not None
-    except ImportError:
-        # NOTE: approximation for re: letters = [^\W\d_], numbers = \d (both Unicode-aware).
-        translated = patrn.replace(r"\p{L}", r"[^\W\d_]").replace(r"\p{N}", r"\d")
-        found = re.search(translated, instance) is not None
-    if not found:
-        yield jsonschema.ValidationError(f"{instance!r} does not match {patrn!r}")
-
-
-@pytest.fixture(scope="session")
-def oscal_validator() -> Any:
-    """NIST's OSCAL 1.0.6 assessment-results schema (vendored beside the repo), formats checked."""
-    if not SCHEMA.exists():
-        pytest.fail(f"vendored OSCAL schema missing: {SCHEMA}")
-    schema = json.loads(SCHEMA.read_text())
-    base = validators.validator_for(schema)
-    cls = validators.extend(base, {"pattern": _pattern})  # type: ignore[no-untyped-call]
-    return cls(schema, format_checker=base.FORMAT_CHECKER)
-
-
-def schema_errors(validator: Any, doc: dict[str, Any]) -> list[str]:
-    """Every validation error, with its JSON path."""
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+    Parametrised: every test using it runs against 1.0.6 and 1.2.3, the schemas either side of the
+    1.1.2 we declare (tests/data/schemas/README.md says why there is no 1.1.2 file).
+    """
+    return validator(str(request.param))

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from aslcheck.cli import main
-from tests.reports.conftest import chromium_binary, control_statuses, run_chromium, schema_errors
+from tests.reports.conftest import chromium_binary, control_statuses, run_chromium
+from tests.schemas import schema_errors
 
 pytest.importorskip("moto.server")
 
@@ -58,3 +59,68 @@ def test_demo_html_in_headless_chromium(demo: Path, tmp_path: Path, artifacts_di
     run_chromium(binary, tmp_path / "p2", "--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}", url)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copy(shot, artifacts_dir / "demo-report.png")
+
+
+def _signed_results(demo: Path) -> dict[str, Any]:
+    import base64
+
+    envelope = json.loads((demo / "attestation.dsse.json").read_text())
+    return dict(json.loads(base64.b64decode(envelope["payload"]))["predicate"]["results"])
+
+
+def test_demo_config_reproduces_the_signed_result(demo: Path, tmp_path: Path) -> None:
+    """The generated config names the generated attestations: `check` on the demo's snapshot agrees."""
+    config = demo / "demo-inputs" / "aslcheck.yaml"
+    assert "attestations: attestations.yaml" in config.read_text()
+    out = tmp_path / "recheck"
+    code = main(["check", "--snapshot", str(demo / "snapshot.json"), "--config", str(config),
+                 "--out", str(out), "--quiet"])
+    assert code == 1  # the planted violations
+    signed = _signed_results(demo)
+    again = json.loads((out / "results.json").read_text())
+    assert again["digests"] == signed["digests"]
+    assert {c["id"]: (c["status"], c["reason"]) for c in again["controls"]} == {
+        c["id"]: (c["status"], c["reason"]) for c in signed["controls"]}
+    assert signed["summary"]["pass"] > 0
+
+
+def _readme_commands(heading: str) -> list[tuple[list[str], int]]:
+    """(argv after `.venv/bin/aslcheck`, expected exit) for each line of the first sh block under ``heading``."""
+    import re
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = text.split(heading, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    out = []
+    for line in block.strip().splitlines():
+        command, _, comment = line.partition("#")
+        words = shlex.split(command)
+        assert words[0] == ".venv/bin/aslcheck", line
+        expected = re.match(r"\s*exit (\d+)", comment)
+        assert expected, f"README line without '# exit N': {line}"
+        out.append((words[1:], int(expected.group(1))))
+    return out
+
+
+def test_readme_commands_work_after_make_demo(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(demo.parent)  # the demo wrote ./reports here, as `make demo` does in the checkout
+    commands = _readme_commands("### After `make demo`")
+    assert len(commands) >= 5
+    for argv, expected in commands:
+        assert main(argv) == expected, argv
+    assert oct(Path("reports-keys").stat().st_mode & 0o777) == "0o700"
+    (demo.parent / "examples").symlink_to(repo / "examples")
+    import os
+
+    from aslcheck.inventories.terraform.runner import CheckovError, find_checkov
+
+    try:
+        find_checkov()
+    except CheckovError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("checkov not installed: the gate line of the README is not run")
+    gate = _readme_commands("The gate needs checkov")
+    for argv, expected in gate:
+        assert main(argv) == expected, argv

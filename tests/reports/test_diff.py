@@ -117,3 +117,60 @@ def test_changed_evidence_with_same_status(make_run: RunFactory, tmp_path: Path)
     changed = {c.control: c for c in d.of(ChangeKind.EVIDENCE_CHANGED)}
     assert "R2-EN-1" in changed and not d.regressions
     assert any('evidence encryption.algorithm: AES256 -> aws:s3' in line for line in changed["R2-EN-1"].details)
+
+
+# -- Clock readings are not evidence -----------------------------------------------------------------
+def _with_finding(results: dict[str, Any], evidence: dict[str, Any], reason: str,
+                  error_message: str | None = None) -> dict[str, Any]:
+    doc = json.loads(json.dumps(results))
+    check = doc["controls"][0]["checks"][0]
+    check["findings"][0]["evidence"] = evidence
+    check["findings"][0]["reason"] = reason
+    if error_message is not None:
+        check["collection_errors"] = [{"source": "aws", "operation": "iam:GetUser", "code": "Throttling",
+                                       "message": error_message, "resource": "arn:aws:iam::1:user/x"}]
+    return doc
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    # as_of of the key-age check: the collection time moves every night.
+    (({"active_key_age_days": {"AKIA1": 10}, "as_of": "2026-11-27T02:00:00+00:00"}, "1 active key(s)"),
+     ({"active_key_age_days": {"AKIA1": 10}, "as_of": "2026-11-28T02:00:03.123+00:00"}, "1 active key(s)")),
+    # a host's clock, read as an epoch number
+    (({"host_time_epoch": 1795750000, "manager": "apt"}, "up to date"),
+     ({"host_time_epoch": 1795836400, "manager": "apt"}, "up to date")),
+    # date-times inside reasons and collection error messages
+    (({"x": 1}, "last checked 2026-11-27T02:00:00Z", "Rate exceeded at 2026-11-27 02:00:01"),
+     ({"x": 1}, "last checked 2026-11-28T02:00:00Z", "Rate exceeded at 2026-11-28 02:00:09")),
+])
+def test_timestamp_only_changes_are_not_changed_evidence(scans: dict[str, str], tmp_path: Path, capsys: Any,
+                                                         old: tuple[Any, ...], new: tuple[Any, ...]) -> None:
+    base = load_run(scans["old.json"]).results
+    paths = []
+    for name, spec in (("a", old), ("b", new)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(_with_finding(dict(base), *spec)))
+        paths.append(str(path))
+    result = diff_runs(load_run(paths[0]), load_run(paths[1]))
+    assert result.changes == ()
+    assert main(["diff", *paths]) == ExitCode.OK
+    assert "no changes" in capsys.readouterr().out
+
+
+def test_real_changes_next_to_timestamps_are_still_reported(scans: dict[str, str], tmp_path: Path) -> None:
+    base = load_run(scans["old.json"]).results
+    cases = [
+        ({"age_days": 10, "as_of": "2026-11-27T02:00:00Z"}, {"age_days": 95, "as_of": "2026-11-28T02:00:00Z"},
+         "evidence age_days: 10 -> 95"),
+        ({"expires": "2026-12-01"}, {"expires": "2027-12-01"}, "evidence expires"),  # a date is evidence
+        ({"versioning": "Enabled", "collected_at": 1}, {"versioning": "Suspended", "collected_at": 2},
+         "evidence versioning"),
+    ]
+    for i, (ea, eb, needle) in enumerate(cases):
+        a, b = tmp_path / f"a{i}.json", tmp_path / f"b{i}.json"
+        a.write_text(json.dumps(_with_finding(dict(base), ea, "r")))
+        b.write_text(json.dumps(_with_finding(dict(base), eb, "r")))
+        changes = diff_runs(load_run(str(a)), load_run(str(b))).changes
+        assert len(changes) == 1 and changes[0].kind is ChangeKind.EVIDENCE_CHANGED
+        assert any(needle in d for d in changes[0].details), changes[0].details
+        assert not any("collected_at" in d or "as_of" in d for d in changes[0].details)

@@ -215,3 +215,19 @@ def test_torn_last_line_is_detected(hist: Hist, capsys: Any) -> None:
     capsys.readouterr()
     assert hist.check("good") == ExitCode.BAD_INPUT
     assert "damaged at line 3" in capsys.readouterr().err
+
+
+def test_history_of_a_missing_or_foreign_dir_is_bad_input(tmp_path: Path, capsys: Any, keypair: Keys) -> None:
+    _, pub = keypair("h")
+    missing = tmp_path / "no-such-history"
+    foreign = tmp_path / "just-a-folder"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("x")
+    for args in (["history", str(missing)], ["history", str(missing), "--control", "R3-NW-1"],
+                 ["history", "verify", str(missing), "--key", pub], ["history", str(foreign)],
+                 ["history", str(foreign), "--key", pub]):
+        assert main(args) == ExitCode.BAD_INPUT, args
+        err = capsys.readouterr().err
+        assert args[-1] in err or str(missing) in err or str(foreign) in err
+        assert "Traceback" not in err
+    assert not missing.exists()

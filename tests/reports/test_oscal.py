@@ -9,7 +9,8 @@ from typing import Any
 from aslcheck.reports.model import ControlStatus, RunResult
 from aslcheck.reports.render import RENDERERS
 from aslcheck.reports.render.oscal import OscalRenderer, finding_state, token
-from tests.reports.conftest import RunFactory, schema_errors, snapshot_of
+from tests.reports.conftest import RunFactory, snapshot_of
+from tests.schemas import schema_errors
 
 
 def test_registered() -> None:

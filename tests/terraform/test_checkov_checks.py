@@ -16,9 +16,7 @@ from aslcheck.controls.model import Catalog
 from aslcheck.inventories.terraform import CheckovOutput, CheckovTarget
 from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer, artifact_uri
-from tests.terraform.conftest import ROOT
-
-SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+from tests.schemas import SARIF, load_schema
 
 HCL = '''
 provider "aws" {
@@ -151,8 +149,7 @@ def test_sarif_without_location_uses_logical_location(tmp_path: Path, catalog: C
     result = gate(tmp_path, catalog, registry, config, runner_for(
         ("failed_checks", item("CKV_AWS_7", "aws_kms_key.w", (6, 9), "FAILED"))))
     doc = json.loads(SarifRenderer().render(result.run))
-    if SCHEMA.exists():
-        jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(doc)
+    jsonschema.Draft4Validator(load_schema(SARIF)).validate(doc)
     results = doc["runs"][0]["results"]
     assert any("physicalLocation" in loc for r in results for loc in r["locations"])
     # e.g. "no VPC holds weights" check-level errors have no file: logical locations

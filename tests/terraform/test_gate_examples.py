@@ -15,11 +15,11 @@ from aslcheck.controls.model import Catalog
 from aslcheck.inventories.snapshot import CollectorRun, Resource, Snapshot
 from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer
+from tests.schemas import SARIF, load_schema
 from tests.terraform.conftest import DATA, ROOT, CachingRunner
 
 pytestmark = pytest.mark.checkov
 
-SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 VIOLATING = "examples/terraform/violating"
 COMPLIANT = "examples/terraform/compliant"
 
@@ -98,10 +98,8 @@ def test_ckv_aws_145_pass_is_not_counted_as_cmk_evidence(compliant: GateResult) 
 
 def test_sarif_validates_and_locates(violating: GateResult) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    if not SCHEMA.exists():
-        pytest.skip(f"SARIF schema not found at {SCHEMA}")
     doc = json.loads(SarifRenderer().render(violating.run))
-    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(doc)
+    jsonschema.Draft4Validator(load_schema(SARIF)).validate(doc)
     run = doc["runs"][0]
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} >= {"ASL3-EN-1", "ASL3-NW-1"}
     physical = [loc["physicalLocation"] for r in run["results"] for loc in r["locations"]

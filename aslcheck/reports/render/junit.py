@@ -10,7 +10,12 @@ from aslcheck.reports.model import ControlStatus, RunResult
 
 
 class JunitRenderer(Renderer):
-    """FAIL is a failure, INCONCLUSIVE and NOT_ATTESTED are errors, WAIVED and n/a are skipped."""
+    """FAIL is a failure, INCONCLUSIVE an error; NOT_ATTESTED, WAIVED and n/a are skipped (with why).
+
+    NOT_ATTESTED is skipped, not an error: no machine can check a control that needs a person's
+    attestation, and a nightly dashboard must not turn red for it. Whether it gates is the exit
+    status's business (``--manual gate|report``), not the dashboard's.
+    """
 
     name = "junit"
     filename = "junit.xml"
@@ -22,8 +27,9 @@ class JunitRenderer(Renderer):
             "name": f"aslcheck.{run.profile}",
             "tests": str(len(run.results)),
             "failures": str(tally[ControlStatus.FAIL]),
-            "errors": str(tally[ControlStatus.INCONCLUSIVE] + tally[ControlStatus.NOT_ATTESTED]),
-            "skipped": str(tally[ControlStatus.WAIVED] + tally[ControlStatus.NOT_APPLICABLE]),
+            "errors": str(tally[ControlStatus.INCONCLUSIVE]),
+            "skipped": str(tally[ControlStatus.NOT_ATTESTED] + tally[ControlStatus.WAIVED]
+                           + tally[ControlStatus.NOT_APPLICABLE]),
             "timestamp": run.evaluated_at,
         })
         for r in run.results:
@@ -34,10 +40,10 @@ class JunitRenderer(Renderer):
                 pass
             elif status is ControlStatus.FAIL:
                 ET.SubElement(case, "failure", {"type": "fail", "message": r.reason[:500]}).text = r.reason
-            elif status in (ControlStatus.INCONCLUSIVE, ControlStatus.NOT_ATTESTED):
+            elif status is ControlStatus.INCONCLUSIVE:
                 ET.SubElement(case, "error", {"type": status.value, "message": r.reason[:500]}).text = r.reason
-            elif status in (ControlStatus.WAIVED, ControlStatus.NOT_APPLICABLE):
-                ET.SubElement(case, "skipped", {"message": f"{status.value}: {r.reason[:480]}"})
+            elif status in (ControlStatus.NOT_ATTESTED, ControlStatus.WAIVED, ControlStatus.NOT_APPLICABLE):
+                ET.SubElement(case, "skipped", {"message": f"{status.value}: {r.reason[:480]}"}).text = r.reason
             else:
                 assert_never(status)
         ET.indent(suite)

@@ -15,12 +15,28 @@ ICON = {
 }
 
 
+CELL_LIMIT = 300
+"""Longest reason shown in a table cell; the full text follows under "Needs attention"."""
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def shorten(text: str, limit: int = CELL_LIMIT) -> str:
+    """``text`` cut to at most ``limit`` characters at a space, never inside a token (ARN, path)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    if cut <= 0:
+        # NOTE: a single token longer than the limit: show it whole rather than a broken piece.
+        end = text.find(" ", limit)
+        return text if end < 0 else text[:end] + " …"
+    return text[:cut].rstrip(" ,;:") + " …"
 
 
 class MarkdownRenderer(Renderer):
-    """Summary table plus the reasons of every non-passing control."""
+    """Summary table, then every failing or inconclusive control in full, with its remediation."""
 
     name = "markdown"
     filename = "summary.md"
@@ -36,15 +52,26 @@ class MarkdownRenderer(Renderer):
             "",
             " · ".join(f"{s.value.replace('_', ' ')}: {tally[s]}" for s in ControlStatus),
             "",
-            "| Control | Level | Status | Resources (pass/fail/error) | Reason |",
-            "|---|---|---|---|---|",
+            "Resources: distinct resources in scope. Findings: pass/fail/error (error = evidence missing).",
+            "",
+            "| Control | Level | Status | Resources | Findings (pass/fail/error) | Reason |",
+            "|---|---|---|---|---|---|",
         ]
         for r in run.results:
             c = r.counts
             lines.append(
                 f"| {r.control.id} {_cell(r.control.title)}{' (optional)' if r.control.optional else ''} "
-                f"| {r.control.level} | {ICON[r.status]} | {c.passed}/{c.failed}/{c.errored} "
-                f"| {_cell(r.reason)[:300]} |")
+                f"| {r.control.level} | {ICON[r.status]} | {c.in_scope} | {c.passed}/{c.failed}/{c.errored} "
+                f"| {shorten(_cell(r.reason))} |")
+        attention = [r for r in run.results if r.status in (ControlStatus.FAIL, ControlStatus.INCONCLUSIVE)]
+        if attention:
+            lines += ["", "## Needs attention", ""]
+            for r in attention:
+                lines.append(f"### {r.control.id} {_cell(r.control.title)}: {ICON[r.status]}")
+                lines += ["", _cell(r.reason) or "-", ""]
+                if r.status is ControlStatus.FAIL and r.control.remediation:
+                    lines += [f"**How to fix:** {_cell(r.control.remediation)}", ""]
+            lines.pop()
         if run.collection_errors:
             lines += ["", "## Collection errors", ""]
             for e in run.collection_errors:
