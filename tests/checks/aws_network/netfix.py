@@ -167,3 +167,29 @@ def alarm(name: str, dims: dict[str, str], **over: Any) -> Resource:
         "actions_enabled": True, "alarm_actions": [f"arn:aws:sns:{REGION}:{ACCT}:security"]}
     attrs.update(over)
     return res("aws.cloudwatch.alarm", f"arn:aws:cloudwatch:{REGION}:{ACCT}:alarm:{name}", attrs)
+
+
+# -- live collection from moto (tests/aws) ----------------------------------------------------
+
+LIVE_ACCOUNT = "123456789012"
+"""moto's account."""
+
+
+def collect_live(endpoint: str, checks: Iterable[str], settings: Any = None) -> Snapshot:
+    """Collect what ``checks`` read from moto at ``endpoint`` (one region, fast retries)."""
+    from aslcheck.inventories.aws import AwsCollector, build_session_factory
+    from aslcheck.inventories.aws.session import ClientSettings
+    from aslcheck.inventories.interface import CollectionRequest
+
+    factory = build_session_factory(region=REGION, access_key_id="testing",
+                                    secret_access_key="testing")
+    collector = AwsCollector(factory, endpoint_url=endpoint, regions=[REGION], max_workers=4,
+                             settings=settings or ClientSettings(max_attempts=1, connect_timeout=2.0,
+                                                                 read_timeout=10.0),
+                             skip_operations={"ec2:GetEbsDefaultKmsKeyId"})
+    return collector.collect(CollectionRequest(kinds=kinds_of(*checks), config=config()))
+
+
+def live_arn(kind: str, ident: str) -> str:
+    """An EC2 ARN in moto's account."""
+    return f"arn:aws:ec2:{REGION}:{LIVE_ACCOUNT}:{kind}/{ident}"
