@@ -408,6 +408,12 @@ def _source_verdict(ctx: CheckContext, alarms: tuple[Resource, ...], vpc: Resour
     return (None if None in verdicts else False), notes
 
 
+def _explain(labels: list[str], notes: Mapping[str, list[str]]) -> str:
+    """``source (why; why)`` for each source, the alarm notes shortened to the first two."""
+    return "; ".join(f"{label} ({'; '.join(notes.get(label, [])[:2])})" if notes.get(label)
+                     else label for label in labels)
+
+
 @check(EGRESS_ALARMS, kinds=(*SCOPE_KINDS, ALARM), primary_kinds=(VPC,),
        params=("egress_budget_bytes_per_hour",), select=Select.ALL, version=2)
 def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
@@ -453,10 +459,12 @@ def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
                               "VPC is not covered by any alarm", ev)
         elif uncovered:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.FAIL,
-                              f"egress not alarmed within budget for: {', '.join(uncovered)}", ev)
+                              f"egress not alarmed within budget for: {_explain(uncovered, notes)}",
+                              ev)
         elif unknown:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.ERROR,
-                              f"cannot tell whether alarms can fire for: {', '.join(unknown)}", ev)
+                              f"cannot tell whether alarms can fire for: {_explain(unknown, notes)}",
+                              ev)
         else:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.PASS,
                               f"all {len(sources)} egress sources alarmed within the budget", ev)
