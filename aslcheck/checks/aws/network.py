@@ -396,6 +396,9 @@ def _source_verdict(ctx: CheckContext, alarms: tuple[Resource, ...], vpc: Resour
     for alarm in alarms:
         hit = watches(alarm, vpc, dim, ident, monitored)
         if hit is False:
+            if monitored is False and watches(alarm, vpc, dim, ident, True):
+                notes.append(f"{alarm.id}: a regional aggregate, which leaves out instances "
+                             "without detailed monitoring")
             continue
         ok, why = alarm_enforces(alarm, budget, now)
         if hit is None:
