@@ -43,8 +43,8 @@ PrefixLookup = Callable[[str], "Sequence[str] | None"]
 """Entries (CIDRs) of a prefix list by ID; ``None`` when they were not collected."""
 
 
-def _sliver(family: int) -> int:
-    return public(family).size() >> 8
+_SLIVERS = {f: public(f).size() >> 8 for f in (4, 6)}
+"""Fewer uncovered public addresses than this still means "the whole internet"."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,10 @@ def _covers(sets: Iterable[tuple[AddressSet, AddressSet]]) -> tuple[bool, bool, 
     for a, b in sets:
         v4, v6 = v4.union(a), v6.union(b)
     for family, got in ((4, v4), (6, v6)):
+        if not got.intervals:
+            continue
         missing = uncovered_public(family, got)
-        if missing <= _sliver(family):
+        if missing <= _SLIVERS[family]:
             return True, missing == 0, f"IPv{family}"
     return False, False, ""
 
@@ -156,8 +158,8 @@ def _covers(sets: Iterable[tuple[AddressSet, AddressSet]]) -> tuple[bool, bool, 
 def _transport(rects: list[_Rect], proto: str) -> str | None:
     """Why TCP or UDP is open on all ports to the whole internet, or ``None``."""
     mine = [r for r in rects if r.protocol in (proto, "-1") and r.lo <= r.hi]
-    if not mine:
-        return None
+    if not mine or not _covers(r.dests for r in mine)[0]:
+        return None  # NOTE: not even all the rules together reach the internet: skip the ports
     cuts = sorted({FIRST_PORT, LAST_PORT + 1} | {r.lo for r in mine} | {r.hi + 1 for r in mine})
     open_ports, exact, family = 0, True, ""
     for a, b in pairwise(cuts):
@@ -213,9 +215,13 @@ class EgressVerdict:
 
 def judge(rules: Sequence[Any], lookup: PrefixLookup) -> EgressVerdict:
     """Judge egress ``rules`` (the attribute model's rule dicts), unknowns both ways."""
-    best, worst = _read(rules, lookup, worst=False), _read(rules, lookup, worst=True)
-    notes = tuple(dict.fromkeys(worst.unknown))
+    best = _read(rules, lookup, worst=False)
     why = _opens(best.rects)
+    if not best.unknown:
+        return EgressVerdict(True, f"allows {why}") if why else \
+            EgressVerdict(False, "no set of rules opens all ports to the internet")
+    worst = _read(rules, lookup, worst=True)
+    notes = tuple(dict.fromkeys(worst.unknown))
     if why:
         return EgressVerdict(True, f"allows {why}", notes)
     why = _opens(worst.rects)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 V4_BITS = 32
 V6_BITS = 128
@@ -78,6 +79,12 @@ def parse_cidr(text: object) -> tuple[int, tuple[int, int]] | None:
     ``None`` for anything that is not a CIDR (an undetermined value, a typo)."""
     if not isinstance(text, str) or "/" not in text:
         return None
+    return _parse(text)
+
+
+@lru_cache(maxsize=65536)
+def _parse(text: str) -> tuple[int, tuple[int, int]] | None:
+    # NOTE: the same few CIDRs recur across thousands of rules; ipaddress is slow to parse.
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
@@ -88,6 +95,11 @@ def parse_cidr(text: object) -> tuple[int, tuple[int, int]] | None:
 
 def cidr_set(family: int, cidrs: Iterable[str]) -> AddressSet:
     """The addresses of the CIDRs of ``family`` among ``cidrs`` (others are ignored)."""
+    return _cidr_set(family, tuple(cidrs))
+
+
+@lru_cache(maxsize=16384)
+def _cidr_set(family: int, cidrs: tuple[str, ...]) -> AddressSet:
     spans = []
     for c in cidrs:
         got = parse_cidr(c)
@@ -122,8 +134,10 @@ def public(family: int) -> AddressSet:
     return PUBLIC_V4 if family == 4 else PUBLIC_V6
 
 
+@lru_cache(maxsize=16384)
 def uncovered_public(family: int, allowed: AddressSet) -> int:
     """How many public addresses of ``family`` ``allowed`` leaves out."""
+    # NOTE: cached: the same destination sets recur across groups and ports.
     return public(family).minus(allowed).size()
 
 

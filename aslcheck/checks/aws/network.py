@@ -388,12 +388,32 @@ def _monitored(inst: Resource) -> bool | None:
     return bool(inst.attributes["monitoring"] == "enabled")
 
 
-def _source_verdict(ctx: CheckContext, alarms: tuple[Resource, ...], vpc: Resource, dim: str,
+_AlarmKey = tuple[str | None, str | None, str, str]
+
+
+def _alarm_index(alarms: Sequence[Resource]) -> dict[_AlarmKey, list[Resource]]:
+    """Alarms by (account, region, dimension name, value); ``("", "")`` for dimensionless ones.
+
+    NOTE: a weight VPC can have thousands of instances and an account thousands of alarms;
+    matching each source against every alarm is quadratic.
+    """
+    out: dict[_AlarmKey, list[Resource]] = {}
+    for a in alarms:
+        dims = a.attributes.get("dimensions")
+        if isinstance(dims, dict) and len(dims) <= 1:
+            name, value = next(iter(dims.items())) if dims else ("", "")
+            out.setdefault((a.account, a.region, str(name), str(value)), []).append(a)
+    return out
+
+
+def _source_verdict(index: Mapping[_AlarmKey, list[Resource]], vpc: Resource, dim: str,
                     ident: str, monitored: bool | None, budget: int,
                     now: datetime | None) -> tuple[bool | None, list[str]]:
     notes: list[str] = []
     verdicts: list[bool | None] = []
-    for alarm in alarms:
+    candidates = index.get((vpc.account, vpc.region, dim, ident), []) + \
+        (index.get((vpc.account, vpc.region, "", ""), []) if dim == "InstanceId" else [])
+    for alarm in candidates:
         hit = watches(alarm, vpc, dim, ident, monitored)
         if hit is False:
             if monitored is False and watches(alarm, vpc, dim, ident, True):
@@ -425,7 +445,7 @@ def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
     scope = weight_vpcs(ctx)
     yield from _scope_errors(ctx, EGRESS_ALARMS, scope, on_vpcs=True)
     budget = ctx.config.parameters.get("egress_budget_bytes_per_hour")
-    alarms = ctx.snapshot.of_kind(ALARM)
+    index = _alarm_index(ctx.snapshot.of_kind(ALARM))
     instances = ctx.snapshot.of_kind(INSTANCE)
     now = _now(ctx)
     for vid, vpc in sorted(scope.held.items()):
@@ -449,7 +469,7 @@ def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
                    if "vpc_id" not in i.attributes and i.account == vpc.account
                    and i.region == vpc.region]
         for label, dim, ident, monitored in sources:
-            ok, why = _source_verdict(ctx, alarms, vpc, dim, ident, monitored, budget, now)
+            ok, why = _source_verdict(index, vpc, dim, ident, monitored, budget, now)
             notes[label] = why or [f"no alarm on its {METRICS[dim][1]} in {METRICS[dim][0]}"]
             if ok is False:
                 uncovered.append(label)
