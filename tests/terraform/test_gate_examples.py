@@ -157,6 +157,10 @@ def test_plan_json_is_read_and_references_resolve(catalog: Catalog, registry: Re
     assert "start_line" in bucket.attributes["location"]
     en1 = next(c for c in result.controls if c.result.control.id == "ASL3-EN-1")
     cmk = next(o for o in en1.result.checks if o.check == "aws.s3.weights_cmk_encryption")
-    assert cmk.status == "pass"
+    # The key reference resolves to the declared customer-managed key; the plan declares no
+    # bucket policy refusing uploads under other encryption, so the check still fails on that.
+    [finding] = cmk.findings
+    assert "customer-managed key aws_kms_key.weights" in finding.reason
+    assert "uploads may choose their own encryption" in finding.reason
     # The key policy is computed by AWS: undetermined, so the key checks cannot pass.
     assert result.verdict is not GateVerdict.PASS

@@ -77,7 +77,8 @@ resource "aws_s3_bucket_public_access_block" "w" {
     assert (bucket.account, bucket.region) == ("111122223333", "us-east-1")
     a = bucket.attributes
     assert a["encryption"] == {"algorithm": "aws:kms", "kms_key_id": "aws_kms_key.w",
-                               "bucket_key_enabled": False, "explicit": True}
+                               "bucket_key_enabled": False, "explicit": True,
+                               "blocked_encryption_types": []}
     assert a["versioning"] == "Enabled"
     assert a["public_access_block"] == {"block_public_acls": True, "ignore_public_acls": False,
                                         "block_public_policy": False,

@@ -4,28 +4,26 @@ VPC endpoint policies and outbound-traffic alarms.
 VPCs holding weights are selected by the checks (not the engine), through the shared
 :mod:`aslcheck.checks.aws.scope`: VPCs tagged as weights, VPCs of weight-tagged instances, and
 VPCs with an approved VPC endpoint. A VPC whose membership hinges on tags that were not
-collected, or a weight instance whose VPC was not collected, gets an ERROR finding, never a
-silent skip.
+collected, a weight instance whose VPC was not collected, or a group, interface, subnet or
+endpoint whose VPC is not in the snapshot gets an ERROR finding, never a silent skip.
+
+The judgements live beside: :mod:`~aslcheck.checks.aws.egress` (rule sets against the public
+address space), :mod:`~aslcheck.checks.aws.routing` (exits), :mod:`~aslcheck.checks.aws.perimeter`
+(endpoint policies), :mod:`~aslcheck.checks.aws.alarms` (alarms that can fire).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
+from datetime import datetime
 from typing import Any
 
-from aslcheck.checks.aws.basics import (
-    MISSING,
-    Accounts,
-    as_list,
-    conditions,
-    has_wildcard,
-    is_everyone,
-    is_positive_match,
-    statements,
-    stmt_label,
-)
+from aslcheck.checks.aws.alarms import METRICS, alarm_enforces, watches
+from aslcheck.checks.aws.basics import MISSING, Accounts, as_list
+from aslcheck.checks.aws.egress import EgressVerdict, judge
+from aslcheck.checks.aws.perimeter import judge_endpoint_policy
+from aslcheck.checks.aws.routing import PrefixLists, judge_routes, security_groups
 from aslcheck.checks.aws.scope import weight_vpcs as scope_vpcs
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
@@ -38,6 +36,8 @@ VPC_ENDPOINT = "aws.ec2.vpc_endpoint"
 INSTANCE = "aws.ec2.instance"
 ALARM = "aws.cloudwatch.alarm"
 BUCKET = "aws.s3.bucket"
+NETWORK_INTERFACE = "aws.ec2.network_interface"
+PREFIX_LIST = "aws.ec2.prefix_list"
 SCOPE_KINDS = (VPC, INSTANCE, VPC_ENDPOINT)
 """Kinds read to decide which VPCs hold weights."""
 
@@ -67,6 +67,8 @@ class WeightVpcs:
     """VPC ID -> (VPC resource, why membership cannot be decided)."""
     orphans: list[tuple[Resource, str]] = field(default_factory=list)
     """Weight resources whose VPC is not known or not collected."""
+    known: set[str] = field(default_factory=set)
+    """IDs of every VPC in the snapshot."""
 
     def status_of(self, vpc_id: Any) -> tuple[bool | None, str]:
         """Whether the VPC ``vpc_id`` holds weights (``None``: cannot tell)."""
@@ -76,13 +78,16 @@ class WeightVpcs:
             return True, "; ".join(self.why.get(vpc_id, []))
         if vpc_id in self.undecided:
             return None, self.undecided[vpc_id][1]
+        if vpc_id not in self.known:
+            # NOTE: a VPC shared into this account, or one the listing missed: it may hold weights.
+            return None, f"its VPC {vpc_id} is not in the snapshot"
         return False, ""
 
 
 def weight_vpcs(ctx: CheckContext) -> WeightVpcs:
     """Select the VPCs that hold weights (:func:`aslcheck.checks.aws.scope.weight_vpcs`)."""
     sel = scope_vpcs(ctx.snapshot, ctx.config)
-    out = WeightVpcs()
+    out = WeightVpcs(known={vpc_id_of(v) for v in ctx.snapshot.of_kind(VPC)})
     reasons = sel.reasons or {}
     for vpc in sel.resources:
         out.held[vpc_id_of(vpc)] = vpc
@@ -150,13 +155,14 @@ def flow_logs(ctx: CheckContext) -> Iterator[Finding]:
                               "no active flow log captures ALL traffic of this weight VPC", ev)
 
 
-_PATHS_OUT = ("internet_gateways", "nat_gateways", "peering_connections",
-              "transit_gateway_attachments")
+_PATHS_OUT = ("internet_gateways", "egress_only_internet_gateways", "nat_gateways",
+              "peering_connections", "transit_gateway_attachments", "vpn_gateways")
 
 
-@check(ISOLATED, kinds=SCOPE_KINDS, primary_kinds=(VPC,), select=Select.ALL)
+@check(ISOLATED, kinds=SCOPE_KINDS, primary_kinds=(VPC,), select=Select.ALL, version=2)
 def isolated(ctx: CheckContext) -> Iterator[Finding]:
-    """Weight VPCs have no internet or NAT gateway, peering or transit gateway attachment."""
+    """Weight VPCs have no internet, egress-only, NAT or VPN gateway, peering or transit gateway
+    attachment."""
     scope = weight_vpcs(ctx)
     yield from _scope_errors(ctx, ISOLATED, scope, on_vpcs=True)
     for _, vpc in sorted(scope.held.items()):
@@ -170,58 +176,134 @@ def isolated(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.finding(ISOLATED, vpc, Status.ERROR, f"{', '.join(gone)} not collected", ev)
         else:
             yield ctx.finding(ISOLATED, vpc, Status.PASS,
-                              "no internet/NAT gateway, peering or transit gateway attachment", ev)
+                              "no internet, egress-only, NAT or VPN gateway, peering or transit "
+                              "gateway attachment", ev)
 
 
-# -- security groups, routes ------------------------------------------------------------------
+# -- security groups --------------------------------------------------------------------------
 
-_OPEN = ("0.0.0.0/0", "::/0")
-_FULL_RANGE = ((None, None), (0, 65535), (-1, -1))
+_NO_GROUPS = frozenset({"nat_gateway", "transit_gateway", "gateway_load_balancer_endpoint",
+                        "vpc_endpoint_gateway"})
+"""Interface types security groups do not apply to."""
 
 
-def _open_all_ports(rule: Mapping[str, Any]) -> bool:
-    cidrs = as_list(rule.get("cidrs")) + as_list(rule.get("ipv6_cidrs"))
-    if not any(c in _OPEN for c in cidrs):
+def _listed(ctx: CheckContext, kind: str, res: Resource) -> bool:
+    """Whether ``kind`` was listed completely where ``res`` lives (no error on the kind there)."""
+    if kind not in ctx.snapshot.kinds_collected():
         return False
-    proto = str(rule.get("protocol"))
-    ports = (rule.get("from_port"), rule.get("to_port"))
-    return proto in ("-1", "all") or (proto in ("tcp", "udp", "6", "17") and ports in _FULL_RANGE)
+    return not any(e.kind == kind and e.account in (None, res.account)
+                   and e.region in (None, res.region) for e in ctx.snapshot.errors)
 
 
-@check(SG_EGRESS, kinds=(*SCOPE_KINDS, SECURITY_GROUP), primary_kinds=(SECURITY_GROUP,),
-       select=Select.ALL)
+def _group_rules(groups: Sequence[Any], index: Mapping[tuple[str | None, str], Resource],
+                 region: str | None) -> list[Any]:
+    """The union of the egress rules of ``groups``; an unknown group is an unreadable rule
+    (judged as nothing and as everything)."""
+    rules: list[Any] = []
+    for gid in groups:
+        sg = index.get((region, str(gid)))
+        egress = sg.attributes.get("egress", MISSING) if sg is not None else MISSING
+        if sg is None:
+            rules.append(f"<group {gid} is not in the snapshot>")
+        elif not isinstance(egress, list):
+            rules.append(f"<egress rules of {gid} not collected>")
+        else:
+            rules.extend(egress)
+    return rules
+
+
+def _egress_finding(ctx: CheckContext, res: Resource, verdict: EgressVerdict,
+                    ev: dict[str, Any], what: str) -> Finding:
+    ev = {**ev, "verdict": verdict.reason, "undetermined": list(verdict.undetermined)}
+    if verdict.open is True:
+        return ctx.finding(SG_EGRESS, res, Status.FAIL, f"{what} {verdict.reason}", ev)
+    if verdict.open is None:
+        return ctx.finding(SG_EGRESS, res, Status.ERROR, f"{what} {verdict.reason}", ev)
+    return ctx.finding(SG_EGRESS, res, Status.PASS,
+                       f"{what}: no set of rules opens all ports to the internet", ev)
+
+
+@check(SG_EGRESS, kinds=(*SCOPE_KINDS, SECURITY_GROUP, NETWORK_INTERFACE, PREFIX_LIST),
+       primary_kinds=(SECURITY_GROUP, NETWORK_INTERFACE), select=Select.ALL, version=2)
 def sg_egress_restricted(ctx: CheckContext) -> Iterator[Finding]:
-    """No security group in a weight VPC allows egress to 0.0.0.0/0 (or ::/0) on all ports."""
+    """No security group in a weight VPC, and no union of the groups of a network interface in
+    one, allows egress to the whole internet on all ports (:mod:`aslcheck.checks.aws.egress`).
+
+    Without a complete interface listing, groups of a weight VPC that together (not alone) may
+    open the internet make that VPC an ERROR: an interface could use them together.
+    """
     scope = weight_vpcs(ctx)
     yield from _scope_errors(ctx, SG_EGRESS, scope, on_vpcs=False)
+    lists = PrefixLists(ctx.snapshot)
+    index = security_groups(ctx.snapshot)
+    alone: dict[str, list[tuple[Resource, bool | None]]] = {}
     for sg, err in _children(ctx, SG_EGRESS, SECURITY_GROUP, scope):
         if err is not None:
             yield err
             continue
         egress = sg.attributes.get("egress", MISSING)
         if egress is MISSING:
+            alone.setdefault(str(sg.attributes.get("vpc_id")), []).append((sg, None))
             yield ctx.finding(SG_EGRESS, sg, Status.ERROR, "egress rules not collected",
                               {"egress": "<not collected>"})
             continue
-        bad = [r for r in as_list(egress) if isinstance(r, Mapping) and _open_all_ports(r)]
-        ev = {"egress": egress, "open_rules": bad}
-        if bad:
-            yield ctx.finding(SG_EGRESS, sg, Status.FAIL,
-                              "allows egress to the whole internet on all ports", ev)
-        else:
-            yield ctx.finding(SG_EGRESS, sg, Status.PASS,
-                              "no egress rule opens all ports to the internet", ev)
+        verdict = judge(as_list(egress), lists.lookup(sg.region))
+        alone.setdefault(str(sg.attributes.get("vpc_id")), []).append((sg, verdict.open))
+        yield _egress_finding(ctx, sg, verdict, {"egress": egress}, "the group")
+    cache: dict[tuple[str | None, tuple[str, ...]], EgressVerdict] = {}
+    for eni, err in _children(ctx, SG_EGRESS, NETWORK_INTERFACE, scope):
+        if err is not None:
+            yield err
+            continue
+        groups = eni.attributes.get("security_groups", MISSING)
+        ev: dict[str, Any] = {"security_groups": groups}
+        if not isinstance(groups, list):
+            yield ctx.finding(SG_EGRESS, eni, Status.ERROR, "security groups not collected", ev)
+            continue
+        if not groups:
+            kind = eni.attributes.get("interface_type")
+            if kind in _NO_GROUPS:
+                yield ctx.finding(SG_EGRESS, eni, Status.NOT_APPLICABLE,
+                                  f"security groups do not apply to a {kind} interface", ev)
+            else:
+                yield ctx.finding(SG_EGRESS, eni, Status.ERROR,
+                                  f"no security group recorded on a {kind} interface", ev)
+            continue
+        key = (eni.region, tuple(sorted(map(str, groups))))
+        if key not in cache:
+            cache[key] = judge(_group_rules(key[1], index, eni.region), lists.lookup(eni.region))
+        yield _egress_finding(ctx, eni, cache[key], ev, "its groups together")
+    for vid, vpc in sorted(scope.held.items()):
+        members = alone.get(vid, [])
+        if _listed(ctx, NETWORK_INTERFACE, vpc) or len(members) < 2 \
+                or any(v is not False for _, v in members):
+            continue
+        rules = [r for sg, _ in members for r in as_list(sg.attributes.get("egress"))]
+        together = judge(rules, lists.lookup(vpc.region))
+        if together.open is not False:
+            names = sorted(str(sg.attributes.get("group_id")) for sg, _ in members)
+            yield ctx.finding(SG_EGRESS, vpc, Status.ERROR,
+                              "network interfaces were not listed completely, and the groups of "
+                              f"this weight VPC together {together.reason}: an interface using "
+                              "them together cannot be ruled out",
+                              {"security_groups": names, "verdict": together.reason})
 
 
-@check(NO_IGW_ROUTE, kinds=(*SCOPE_KINDS, SUBNET), primary_kinds=(SUBNET,), select=Select.ALL)
+# -- routes -------------------------------------------------------------------------------------
+
+
+@check(NO_IGW_ROUTE, kinds=(*SCOPE_KINDS, SUBNET, PREFIX_LIST), primary_kinds=(SUBNET,),
+       select=Select.ALL, version=2)
 def no_igw_route(ctx: CheckContext) -> Iterator[Finding]:
-    """No subnet of a weight VPC routes anything to an internet gateway.
+    """No subnet of a weight VPC has a route out of the VPC (:mod:`aslcheck.checks.aws.routing`).
 
-    NOTE: stricter than "no 0.0.0.0/0 -> igw": any route to an internet gateway makes the
-    subnet public for that range.
+    NOTE: stricter than "no 0.0.0.0/0 -> igw": any route to an internet gateway (IPv4 or
+    egress-only IPv6) makes the subnet public for that range, and public destinations through
+    a transit or VPN gateway or a peering leave for networks this scan cannot see.
     """
     scope = weight_vpcs(ctx)
     yield from _scope_errors(ctx, NO_IGW_ROUTE, scope, on_vpcs=False)
+    lists = PrefixLists(ctx.snapshot)
     for subnet, err in _children(ctx, NO_IGW_ROUTE, SUBNET, scope):
         if err is not None:
             yield err
@@ -231,75 +313,29 @@ def no_igw_route(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.finding(NO_IGW_ROUTE, subnet, Status.ERROR, "routes not collected",
                               {"routes": "<not collected>"})
             continue
-        bad = [r for r in as_list(routes) if isinstance(r, Mapping)
-               and str(r.get("target", "")).startswith("igw-")]
-        ev = {"routes": routes}
-        if bad:
-            desc = ", ".join(f"{r.get('destination')} -> {r.get('target')}" for r in bad)
+        exits, unknown = judge_routes(as_list(routes), lists.lookup(subnet.region))
+        ev = {"routes": routes, "exits": exits, "undecided": unknown}
+        if exits:
             yield ctx.finding(NO_IGW_ROUTE, subnet, Status.FAIL,
-                              f"routes to an internet gateway: {desc}", ev)
+                              f"routes out of the VPC: {', '.join(exits)}", ev)
+        elif unknown:
+            yield ctx.finding(NO_IGW_ROUTE, subnet, Status.ERROR,
+                              f"cannot judge routes: {'; '.join(unknown)}", ev)
         else:
             yield ctx.finding(NO_IGW_ROUTE, subnet, Status.PASS,
-                              "no route to an internet gateway", ev)
+                              "no route to an internet gateway or out of the VPC", ev)
 
 
 # -- endpoint policies ------------------------------------------------------------------------
 
-_ORG_KEYS = ("aws:principalorgid", "aws:resourceorgid", "aws:principalorgpaths",
-             "aws:resourceorgpaths")
-_ACCOUNT_KEYS = ("aws:principalaccount", "aws:resourceaccount")
-
-
-def _org_limited(stmt: Mapping[str, Any], accounts: Accounts, own: str | None) -> bool | None:
-    """Whether a statement's conditions confine it to this organisation (``None``: unknown)."""
-    verdicts: list[bool | None] = []
-    for c in conditions(stmt):
-        if not is_positive_match(c) or not c.values or any(has_wildcard(v.split("/", 1)[0]) for v in c.values):
-            continue
-        if c.key in _ORG_KEYS:
-            found = [accounts.org_id_known(v.split("/", 1)[0]) for v in c.values]
-        elif c.key in _ACCOUNT_KEYS:
-            found = [accounts.member(v, own) for v in c.values]
-        else:
-            continue
-        verdicts.append(False if False in found else None if None in found else True)
-    if True in verdicts:
-        return True
-    return None if None in verdicts else False
-
-
-def _our_buckets_only(stmt: Mapping[str, Any], buckets: set[str]) -> bool:
-    res = as_list(stmt.get("Resource"))
-    if not res or "NotResource" in stmt:
-        return False
-    for pattern in map(str, res):
-        if not pattern.startswith("arn:aws:s3:::"):
-            return False
-        name = pattern[len("arn:aws:s3:::"):].split("/", 1)[0]
-        if has_wildcard(name) or name not in buckets:
-            return False
-    return True
-
-
-def _perimeter_deny(stmt: Mapping[str, Any], accounts: Accounts) -> bool | None:
-    """A ``Deny * on *`` unless the principal or resource is in this organisation."""
-    conds = conditions(stmt)
-    if not (stmt.get("Effect") == "Deny" and is_everyone(stmt.get("Principal"))
-            and "*" in as_list(stmt.get("Action")) and "*" in as_list(stmt.get("Resource"))
-            and len(conds) == 1 and conds[0].key in ("aws:principalorgid", "aws:resourceorgid")
-            and conds[0].operator == "StringNotEquals" and not conds[0].set_prefix):
-        return False
-    found = [accounts.org_id_known(v) for v in conds[0].values]
-    return False if False in found or not found else None if None in found else True
-
 
 @check(ENDPOINT_POLICY, kinds=(*SCOPE_KINDS, BUCKET), primary_kinds=(VPC_ENDPOINT,),
-       select=Select.ALL)
+       select=Select.ALL, version=2)
 def endpoint_policy_org_restricted(ctx: CheckContext) -> Iterator[Finding]:
-    """Every VPC endpoint in a weight VPC has a policy confining it to the organisation.
-
-    Accepted: a perimeter ``Deny`` (StringNotEquals aws:PrincipalOrgID/aws:ResourceOrgID), or
-    every Allow limited by an organisation/account condition or to collected buckets.
+    """Every VPC endpoint in a weight VPC has a policy confining it to the organisation's
+    resources (:mod:`aslcheck.checks.aws.perimeter`): a perimeter ``Deny`` unless
+    aws:ResourceOrgID/aws:ResourceAccount is ours, or every Allow limited by such a condition
+    or to collected buckets. Limits on the caller alone are no perimeter.
     """
     scope = weight_vpcs(ctx)
     accounts = Accounts.from_snapshot(ctx.snapshot)
@@ -324,115 +360,94 @@ def endpoint_policy_org_restricted(ctx: CheckContext) -> Iterator[Finding]:
                               "no endpoint policy: the default allows any principal and resource",
                               ev)
             continue
-        stmts = statements(doc)
-        perimeter = [_perimeter_deny(s, accounts) for s in stmts]
-        if True in perimeter:
-            yield ctx.finding(ENDPOINT_POLICY, ep, Status.PASS,
-                              "a perimeter deny confines the endpoint to the organisation", ev)
-            continue
-        open_, unknown = [], []
-        for i, s in enumerate(stmts):
-            if s.get("Effect") != "Allow" or _our_buckets_only(s, buckets):
-                continue
-            limited = _org_limited(s, accounts, ep.account)
-            if limited is False:
-                open_.append(stmt_label(s, i))
-            elif limited is None:
-                unknown.append(stmt_label(s, i))
-        if open_:
-            yield ctx.finding(ENDPOINT_POLICY, ep, Status.FAIL,
-                              f"not limited to the organisation: {', '.join(open_)}", ev)
-        elif unknown or None in perimeter:
-            yield ctx.finding(ENDPOINT_POLICY, ep, Status.ERROR,
-                              "organisation limits name an organisation or accounts whose "
-                              "membership was not collected", ev)
-        else:
-            yield ctx.finding(ENDPOINT_POLICY, ep, Status.PASS,
-                              "every Allow is limited to the organisation or its buckets", ev)
+        verdict = judge_endpoint_policy(doc, ep.attributes.get("service_name"), accounts,
+                                        ep.account, buckets)
+        status = {True: Status.PASS, False: Status.FAIL, None: Status.ERROR}[verdict.confined]
+        yield ctx.finding(ENDPOINT_POLICY, ep, status, verdict.reason, ev)
 
 
 # -- outbound-traffic alarms ----------------------------------------------------------------
 
-_INSTANCE_METRICS = ("NetworkOut", "NetworkBytesOut")
-_NAT_METRICS = ("BytesOutToDestination",)
-_ALARM_FIELDS = ("metric", "dimensions", "statistic", "period", "threshold", "comparison",
-                 "actions_enabled", "alarm_actions")
 _SILENT = ("stopping", "stopped", "shutting-down", "terminated")
 """Instance states that send no traffic; any other (or unknown) state must be watched."""
 
 
-def _exact_threshold(attrs: Mapping[str, Any]) -> Fraction | None:
-    """The alarm threshold exactly: ``threshold_text`` (the API's float, as text) when the
-    collector kept it, else the rounded-down integer ``threshold``."""
-    text = attrs.get("threshold_text")
-    if isinstance(text, str):
-        try:
-            return Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            return None
-    value = attrs.get("threshold")
-    return Fraction(value) if isinstance(value, int) and not isinstance(value, bool) else None
+def _now(ctx: CheckContext) -> datetime | None:
+    """When the evidence was collected (the latest collector run's end)."""
+    ends = [r.ended for r in ctx.snapshot.runs if isinstance(r.ended, str)]
+    try:
+        return max(datetime.fromisoformat(e.replace("Z", "+00:00")) for e in ends) if ends else None
+    except ValueError:
+        return None
 
 
-def _alarm_ok(alarm: Resource, budget: int) -> tuple[bool | None, str]:
-    """Whether an alarm enforces the budget: Sum over its period, threshold within the budget
-    scaled to that period, a GreaterThan comparison, and an enabled action."""
-    a = alarm.attributes
-    gone = [n for n in _ALARM_FIELDS if n not in a]
-    if gone:
-        return None, f"{alarm.id}: {', '.join(gone)} not collected"
-    period, threshold = a["period"], _exact_threshold(a)
-    if not (isinstance(period, int) and period > 0) or threshold is None:
-        return None, f"{alarm.id}: unrecognised period {period!r} or threshold {a['threshold']!r}"
-    if a["statistic"] != "Sum":
-        return False, f"{alarm.id}: statistic {a['statistic']} is not Sum"
-    if not str(a["comparison"]).startswith("GreaterThan"):
-        return False, f"{alarm.id}: comparison {a['comparison']} does not fire on high egress"
-    if a["actions_enabled"] is not True or not as_list(a["alarm_actions"]):
-        return False, f"{alarm.id}: no enabled alarm action"
-    # NOTE: exact arithmetic: threshold/period <= budget/3600 <=> threshold*3600 <= budget*period.
-    if threshold * 3600 > budget * period:
-        return False, (f"{alarm.id}: threshold {threshold} bytes per {period}s exceeds the budget "
-                       f"{budget} bytes per hour")
-    return True, f"{alarm.id}: threshold {threshold} bytes per {period}s"
+def _monitored(inst: Resource) -> bool | None:
+    """Whether an instance has detailed monitoring (so it counts in regional aggregates)."""
+    if "monitoring" not in inst.attributes:
+        return None
+    return bool(inst.attributes["monitoring"] == "enabled")
 
 
-def _watches(alarm: Resource, source: Resource, dim: str, ident: str, metrics: tuple[str, ...],
-             aggregate: bool) -> bool:
-    if alarm.account != source.account or alarm.region != source.region:
-        return False
-    if alarm.attributes.get("metric") not in metrics:
-        return False
-    dims = alarm.attributes.get("dimensions")
-    # An EC2 metric without dimensions is the regional aggregate over every instance.
-    return dims == {dim: ident} or (aggregate and dims == {}
-                                    and alarm.attributes.get("namespace") == "AWS/EC2")
+_AlarmKey = tuple[str | None, str | None, str, str]
 
 
-def _source_verdict(alarms: tuple[Resource, ...], source: Resource, dim: str, ident: str,
-                    metrics: tuple[str, ...], budget: int) -> tuple[bool | None, list[str]]:
+def _alarm_index(alarms: Sequence[Resource]) -> dict[_AlarmKey, list[Resource]]:
+    """Alarms by (account, region, dimension name, value); ``("", "")`` for dimensionless ones.
+
+    NOTE: a weight VPC can have thousands of instances and an account thousands of alarms;
+    matching each source against every alarm is quadratic.
+    """
+    out: dict[_AlarmKey, list[Resource]] = {}
+    for a in alarms:
+        dims = a.attributes.get("dimensions")
+        if isinstance(dims, dict) and len(dims) <= 1:
+            name, value = next(iter(dims.items())) if dims else ("", "")
+            out.setdefault((a.account, a.region, str(name), str(value)), []).append(a)
+    return out
+
+
+def _source_verdict(index: Mapping[_AlarmKey, list[Resource]], vpc: Resource, dim: str,
+                    ident: str, monitored: bool | None, budget: int,
+                    now: datetime | None) -> tuple[bool | None, list[str]]:
     notes: list[str] = []
     verdicts: list[bool | None] = []
-    for alarm in alarms:
-        if _watches(alarm, source, dim, ident, metrics, aggregate=dim == "InstanceId"):
-            ok, why = _alarm_ok(alarm, budget)
-            verdicts.append(ok)
-            notes.append(why)
+    candidates = index.get((vpc.account, vpc.region, dim, ident), []) + \
+        (index.get((vpc.account, vpc.region, "", ""), []) if dim == "InstanceId" else [])
+    for alarm in candidates:
+        hit = watches(alarm, vpc, dim, ident, monitored)
+        if hit is False:
+            if monitored is False and watches(alarm, vpc, dim, ident, True):
+                notes.append(f"{alarm.id}: a regional aggregate, which leaves out instances "
+                             "without detailed monitoring")
+            continue
+        ok, why = alarm_enforces(alarm, budget, now)
+        if hit is None:
+            ok = None if ok is not False else False
+            why = f"{why} (a regional aggregate: detailed monitoring of the instance not collected)"
+        verdicts.append(ok)
+        notes.append(why)
     if True in verdicts:
         return True, notes
     return (None if None in verdicts else False), notes
 
 
+def _explain(labels: list[str], notes: Mapping[str, list[str]]) -> str:
+    """``source (why; why)`` for each source, the alarm notes shortened to the first two."""
+    return "; ".join(f"{label} ({'; '.join(notes.get(label, [])[:2])})" if notes.get(label)
+                     else label for label in labels)
+
+
 @check(EGRESS_ALARMS, kinds=(*SCOPE_KINDS, ALARM), primary_kinds=(VPC,),
-       params=("egress_budget_bytes_per_hour",), select=Select.ALL)
+       params=("egress_budget_bytes_per_hour",), select=Select.ALL, version=2)
 def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
     """Every egress source of a weight VPC (running instances, NAT gateways) is watched by an
-    alarm with a threshold within the declared egress budget and an enabled action."""
+    alarm that can fire within the declared budget (:mod:`aslcheck.checks.aws.alarms`)."""
     scope = weight_vpcs(ctx)
     yield from _scope_errors(ctx, EGRESS_ALARMS, scope, on_vpcs=True)
     budget = ctx.config.parameters.get("egress_budget_bytes_per_hour")
-    alarms = ctx.snapshot.of_kind(ALARM)
+    index = _alarm_index(ctx.snapshot.of_kind(ALARM))
     instances = ctx.snapshot.of_kind(INSTANCE)
+    now = _now(ctx)
     for vid, vpc in sorted(scope.held.items()):
         if budget is None:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.ERROR,
@@ -443,20 +458,19 @@ def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.ERROR, "NAT gateways not collected",
                               {"nat_gateways": "<not collected>"})
             continue
-        sources: list[tuple[str, str, str, tuple[str, ...]]] = [
+        sources: list[tuple[str, str, str, bool | None]] = [
             (f"instance {i.attributes.get('instance_id')}", "InstanceId",
-             str(i.attributes.get("instance_id")), _INSTANCE_METRICS)
+             str(i.attributes.get("instance_id")), _monitored(i))
             for i in instances if i.attributes.get("vpc_id") == vid
             and i.attributes.get("state") not in _SILENT]
-        sources += [(f"NAT gateway {n}", "NatGatewayId", str(n), _NAT_METRICS)
-                    for n in as_list(nats)]
+        sources += [(f"NAT gateway {n}", "NatGatewayId", str(n), False) for n in as_list(nats)]
         uncovered, notes = [], {}
         unknown = [f"instance {i.id} (VPC not collected)" for i in instances
                    if "vpc_id" not in i.attributes and i.account == vpc.account
                    and i.region == vpc.region]
-        for label, dim, ident, metrics in sources:
-            ok, why = _source_verdict(alarms, vpc, dim, ident, metrics, budget)
-            notes[label] = why or ["no alarm on its outbound bytes"]
+        for label, dim, ident, monitored in sources:
+            ok, why = _source_verdict(index, vpc, dim, ident, monitored, budget, now)
+            notes[label] = why or [f"no alarm on its {METRICS[dim][1]} in {METRICS[dim][0]}"]
             if ok is False:
                 uncovered.append(label)
             elif ok is None:
@@ -468,10 +482,12 @@ def egress_alarms(ctx: CheckContext) -> Iterator[Finding]:
                               "VPC is not covered by any alarm", ev)
         elif uncovered:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.FAIL,
-                              f"egress not alarmed within budget for: {', '.join(uncovered)}", ev)
+                              f"egress not alarmed within budget for: {_explain(uncovered, notes)}",
+                              ev)
         elif unknown:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.ERROR,
-                              f"alarm data not collected for: {', '.join(unknown)}", ev)
+                              f"cannot tell whether alarms can fire for: {_explain(unknown, notes)}",
+                              ev)
         else:
             yield ctx.finding(EGRESS_ALARMS, vpc, Status.PASS,
                               f"all {len(sources)} egress sources alarmed within the budget", ev)

@@ -26,6 +26,7 @@ from aslcheck.checks.aws.basics import (
     stmt_label,
 )
 from aslcheck.checks.aws.scope import is_aws_managed_alias, resolve_kms_key
+from aslcheck.checks.aws.upload_encryption import judge_uploads
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 from aslcheck.inventories.snapshot import Resource
@@ -293,10 +294,38 @@ def no_public_or_cross_account(ctx: CheckContext) -> Iterator[Finding]:
 CMK_ENCRYPTION = CheckId("aws.s3.weights_cmk_encryption")
 
 
+def _uploads_refused(ctx: CheckContext, res: Resource, key: Resource, algorithm: Any,
+                     ev: dict[str, Any]) -> Finding:
+    """PASS only if uploads cannot pick another encryption (:mod:`...upload_encryption`)."""
+    doc = res.attributes.get("policy", MISSING)
+    if doc is MISSING:
+        return ctx.finding(CMK_ENCRYPTION, res, Status.ERROR,
+                           "bucket policy not collected: cannot tell whether uploads may use "
+                           "other encryption", {**ev, "policy": "<not collected>"})
+    if doc is not None and not isinstance(doc, Mapping):
+        return ctx.finding(CMK_ENCRYPTION, res, Status.ERROR,
+                           "bucket policy is not a parsed policy document", {**ev, "policy": doc})
+    good = {str(v) for v in (key.id, key.attributes.get("key_id"), key.attributes.get("arn"))
+            if isinstance(v, str)}
+    enc = res.attributes.get("encryption")
+    blocked = enc.get("blocked_encryption_types") if isinstance(enc, Mapping) else None
+    verdict = judge_uploads(doc, bucket_arn(res), good, blocked)
+    ev = {**ev, "uploads": dict(verdict.shapes)}
+    if verdict.refused is True:
+        return ctx.finding(CMK_ENCRYPTION, res, Status.PASS,
+                           f"{algorithm} with customer-managed key {key.id}; {verdict.reason}", ev)
+    status = Status.FAIL if verdict.refused is False else Status.ERROR
+    return ctx.finding(CMK_ENCRYPTION, res, status,
+                       f"default {algorithm} with customer-managed key {key.id}, but "
+                       f"{verdict.reason}", ev)
+
+
 @check(CMK_ENCRYPTION, kinds=(BUCKET, KMS_KEY_KIND), primary_kinds=(BUCKET,),
-       select=Select.WEIGHTS)
+       select=Select.WEIGHTS, version=2)
 def cmk_encryption(ctx: CheckContext) -> Iterator[Finding]:
-    """Default encryption is SSE-KMS (or DSSE-KMS) with a collected customer-managed key."""
+    """Default encryption is SSE-KMS (or DSSE-KMS) with a collected customer-managed key, and
+    the bucket refuses uploads that choose other encryption (SSE-S3, SSE-C, the aws/s3 key or
+    another key): a default does not bind a writer who names its own."""
     for res in ctx.resources:
         enc = res.attributes.get("encryption", MISSING)
         if enc is MISSING:
@@ -330,8 +359,7 @@ def cmk_encryption(ctx: CheckContext) -> Iterator[Finding]:
         manager = key.attributes.get("key_manager", MISSING)
         ev.update(key=key.id, key_manager="<not collected>" if manager is MISSING else manager)
         if manager == "CUSTOMER":
-            yield ctx.finding(CMK_ENCRYPTION, res, Status.PASS,
-                              f"{algorithm} with customer-managed key {key.id}", ev)
+            yield _uploads_refused(ctx, res, key, algorithm, ev)
         elif manager == "AWS":
             yield ctx.finding(CMK_ENCRYPTION, res, Status.FAIL,
                               f"key {key.id} is AWS-managed, not customer-managed", ev)

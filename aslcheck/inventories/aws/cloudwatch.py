@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aslcheck.inventories.aws.context import Outcome, Target, Task
-from aslcheck.inventories.aws.normalise import as_int, tag_list
+from aslcheck.inventories.aws.normalise import as_int, optional_time, tag_list
 from aslcheck.inventories.snapshot import Resource
 
 ALARM = "aws.cloudwatch.alarm"
@@ -34,6 +34,15 @@ def _alarm(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         "threshold_text": repr(threshold) if threshold is not None else None,
         "comparison": item.get("ComparisonOperator"),
         "evaluation_periods": as_int(item.get("EvaluationPeriods", 0)),
+        # Absent means "all of the evaluation periods" (the API's default).
+        "datapoints_to_alarm": (as_int(item["DatapointsToAlarm"])
+                                if item.get("DatapointsToAlarm") is not None else None),
+        "unit": item.get("Unit"),
+        "treat_missing_data": item.get("TreatMissingData") or "missing",
+        "evaluation_criteria": item.get("EvaluationCriteria") is not None,
+        "state": item.get("StateValue"),
+        "state_updated": optional_time(item.get("StateUpdatedTimestamp")),
+        "evaluation_state": item.get("EvaluationState"),
         "actions_enabled": item.get("ActionsEnabled") is True,
         "alarm_actions": [str(a) for a in item.get("AlarmActions") or ()],
     }

@@ -133,9 +133,21 @@ def _deny_root_user(account: str, action: str, resource: str) -> dict[str, Any]:
             "Condition": {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{account}:root"}}}
 
 
-def _weight_bucket_policy(account: str, bucket: str) -> str:
+def _deny_other_encryption(bucket: str, key: str) -> list[dict[str, Any]]:
+    # A default key binds only uploads that name no encryption: refuse every other choice.
+    objects = f"arn:aws:s3:::{bucket}/*"
+    return [{"Sid": "DenyUploadsNotUnderTheWeightKey", "Effect": "Deny", "Principal": "*",
+             "Action": "s3:PutObject", "Resource": objects, "Condition": {"StringNotEquals": {
+                 "s3:x-amz-server-side-encryption-aws-kms-key-id": key}}},
+            {"Sid": "DenySseC", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects, "Condition": {"Null": {
+                 "s3:x-amz-server-side-encryption-customer-algorithm": "false"}}}]
+
+
+def _weight_bucket_policy(account: str, bucket: str, key: str) -> str:
     return _doc(_deny_insecure(bucket),
-                _deny_root_user(account, "s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
+                _deny_root_user(account, "s3:GetObject", f"arn:aws:s3:::{bucket}/*"),
+                *_deny_other_encryption(bucket, key))
 
 
 _PAB_ON = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -150,7 +162,7 @@ def _buckets(c: _Clients, account: str, weight_key: str) -> None:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=_PAB_ON)
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
             "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
-        s3.put_bucket_policy(Bucket=name, Policy=_weight_bucket_policy(account, name))
+        s3.put_bucket_policy(Bucket=name, Policy=_weight_bucket_policy(account, name, weight_key))
     s3.put_bucket_encryption(Bucket=PROD_BUCKET, ServerSideEncryptionConfiguration={"Rules": [{
         "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
                                                "KMSMasterKeyID": weight_key},
@@ -394,7 +406,8 @@ def _describe(account: str, weight_key: str, roles: dict[str, str], net: _Networ
         good("aws.s3.weights_no_public_or_cross_account", b, "no grants outside the account")
         good("aws.s3.weights_deny_insecure_transport", b, "denies aws:SecureTransport=false")
     good("aws.s3.weights_versioning", prod, "versioning enabled")
-    good("aws.s3.weights_cmk_encryption", prod, "SSE-KMS with the weight key")
+    good("aws.s3.weights_cmk_encryption", prod,
+         "SSE-KMS with the weight key; the policy refuses uploads under any other encryption")
     good("aws.cloudtrail.weights_data_events", prod, "classic data-event selector")
     good("aws.cloudtrail.multi_region_logging", f"arn:aws:iam::{account}:root", "multi-region trail")
     for check in ("aws.cloudtrail.log_file_validation", "aws.cloudtrail.kms_encrypted",

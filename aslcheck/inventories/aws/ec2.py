@@ -53,6 +53,7 @@ def _instance(target: Target, inst: Mapping[str, Any]) -> Resource:
             },
             "instance_profile": profile.get("Arn"),
             "security_groups": sorted(str(g["GroupId"]) for g in inst.get("SecurityGroups") or ()),
+            "monitoring": (inst.get("Monitoring") or {}).get("State"),
         },
         tags=tag_list(inst.get("Tags")),
         account=target.account,

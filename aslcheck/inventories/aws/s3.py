@@ -79,6 +79,8 @@ def _encryption(answer: Mapping[str, Any]) -> dict[str, Any]:
         "kms_key_id": default.get("KMSMasterKeyID"),
         "bucket_key_enabled": rule.get("BucketKeyEnabled") is True,
         "explicit": True,
+        "blocked_encryption_types": [str(t) for t in (rule.get("BlockedEncryptionTypes") or {})
+                                     .get("EncryptionType") or ()],
     }
 
 

@@ -1,8 +1,12 @@
 """VPC networking of one region: VPCs (with gateways, peerings, flow logs), subnets with their
-effective routes, security groups and VPC endpoints. Every read is a bulk ``Describe*`` call.
+effective routes, security groups, network interfaces, managed prefix lists (with their
+entries) and VPC endpoints. Every read is a bulk ``Describe*`` call, except one
+``GetManagedPrefixListEntries`` per prefix list.
 
 Only networks the scanned account owns are kept (a subnet shared through RAM is collected in
-its owner's account), so an organisation-wide scan sees each one once.
+its owner's account), so an organisation-wide scan sees each one once. Prefix lists are the
+exception: AWS-managed and shared lists are kept too (rules name them), recorded under their
+owner (``account`` null for AWS-managed lists) so every account's copy is the same resource.
 """
 
 from __future__ import annotations
@@ -19,22 +23,36 @@ VPC = "aws.ec2.vpc"
 SUBNET = "aws.ec2.subnet"
 SECURITY_GROUP = "aws.ec2.security_group"
 VPC_ENDPOINT = "aws.ec2.vpc_endpoint"
+NETWORK_INTERFACE = "aws.ec2.network_interface"
+PREFIX_LIST = "aws.ec2.prefix_list"
 SCOPE = "regional"
 
 OPERATIONS: Mapping[str, frozenset[str]] = {
     VPC: frozenset({"ec2:DescribeVpcs", "ec2:DescribeFlowLogs", "ec2:DescribeInternetGateways",
                     "ec2:DescribeNatGateways", "ec2:DescribeVpcPeeringConnections",
-                    "ec2:DescribeTransitGatewayAttachments"}),
+                    "ec2:DescribeTransitGatewayAttachments",
+                    "ec2:DescribeEgressOnlyInternetGateways", "ec2:DescribeVpnGateways"}),
     SUBNET: frozenset({"ec2:DescribeSubnets", "ec2:DescribeRouteTables"}),
     SECURITY_GROUP: frozenset({"ec2:DescribeSecurityGroups"}),
     VPC_ENDPOINT: frozenset({"ec2:DescribeVpcEndpoints"}),
+    NETWORK_INTERFACE: frozenset({"ec2:DescribeNetworkInterfaces"}),
+    PREFIX_LIST: frozenset({"ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"}),
 }
 KINDS = frozenset(OPERATIONS)
 
-_GONE = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
-_ROUTE_TARGETS = ("GatewayId", "NatGatewayId", "TransitGatewayId", "VpcPeeringConnectionId",
-                  "NetworkInterfaceId", "InstanceId", "EgressOnlyInternetGatewayId",
-                  "CarrierGatewayId", "LocalGatewayId", "CoreNetworkArn")
+_GONE = frozenset({"deleted", "deleting", "failed", "rejected", "expired", "detached",
+                   "detaching"})
+_ROUTE_TARGETS = (
+    ("GatewayId", None), ("NatGatewayId", "nat_gateway"),
+    ("TransitGatewayId", "transit_gateway"), ("VpcPeeringConnectionId", "vpc_peering"),
+    ("NetworkInterfaceId", "network_interface"), ("InstanceId", "instance"),
+    ("EgressOnlyInternetGatewayId", "egress_only_internet_gateway"),
+    ("CarrierGatewayId", "carrier_gateway"), ("LocalGatewayId", "local_gateway"),
+    ("CoreNetworkArn", "core_network"), ("OdbNetworkArn", "odb_network"),
+)
+"""Route target fields in precedence order, with the target type each one means."""
+_GATEWAY_PREFIXES = (("igw-", "internet_gateway"), ("vgw-", "vpn_gateway"),
+                     ("vpce-", "gateway_endpoint"))
 
 
 def _arn(target: Target, kind: str, ident: str) -> str:
@@ -46,10 +64,18 @@ def _owned(target: Target, items: list[Any]) -> list[Any]:
 
 
 def _by_vpc(rd: Reader, op: str, key: str, ids: list[str],
-            pairs: Callable[[Mapping[str, Any]], list[tuple[str, str]]]) -> dict[str, list[str]] | None:
+            pairs: Callable[[Mapping[str, Any]], list[tuple[str, str]]],
+            paginated: bool = True) -> dict[str, list[str]] | None:
     """``{vpc_id: [id, ...]}`` from one bulk call; ``None`` (errors per VPC) if it failed."""
     mark = len(rd.errors)
-    items = rd.paginate(op, key, VPC)
+    items: Any
+    if paginated:
+        items = rd.paginate(op, key, VPC)
+    else:
+        answer = rd.call(op, VPC)
+        items = answer.get(key, []) if isinstance(answer, dict) else None
+        if not isinstance(items, list) and isinstance(answer, dict):
+            rd.fail(op, VPC, None, "UnexpectedResponse", f"{key} is not a list")
     got = rd.parse(op, VPC, None, lambda: [p for i in items for p in pairs(i)]) \
         if isinstance(items, list) else None
     if got is None:
@@ -106,6 +132,15 @@ def _vpcs(target: Target) -> Outcome:
             rd, "ec2:DescribeTransitGatewayAttachments", "TransitGatewayAttachments", arns,
             lambda t: [] if t.get("ResourceType") != "vpc" or t.get("State") in _GONE
             else [(str(t["ResourceId"]), str(t["TransitGatewayAttachmentId"]))]),
+        "egress_only_internet_gateways": _by_vpc(
+            rd, "ec2:DescribeEgressOnlyInternetGateways", "EgressOnlyInternetGateways", arns,
+            lambda g: [(str(a["VpcId"]), str(g["EgressOnlyInternetGatewayId"]))
+                       for a in g.get("Attachments") or () if a.get("State") not in _GONE]),
+        "vpn_gateways": _by_vpc(
+            rd, "ec2:DescribeVpnGateways", "VpnGateways", arns,
+            lambda g: [] if g.get("State") in _GONE else [
+                (str(a["VpcId"]), str(g["VpnGatewayId"])) for a in g.get("VpcAttachments") or ()
+                if a.get("State") not in _GONE], paginated=False),
     } if arns else {}
     resources = []
     for arn, vpc_id, attrs, tags in got.value:
@@ -119,13 +154,29 @@ def _vpcs(target: Target) -> Outcome:
     return Outcome(resources=resources, errors=rd.errors)
 
 
+def route_target(route: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(target ID, target type) of an API route; type ``unknown`` for an unrecognised target."""
+    for key, kind in _ROUTE_TARGETS:
+        value = route.get(key)
+        if not value:
+            continue
+        ident = str(value)
+        if kind is not None:
+            return ident, kind
+        if ident == "local":
+            return ident, "local"
+        return ident, next((k for p, k in _GATEWAY_PREFIXES if ident.startswith(p)), "unknown")
+    return None, "unknown"
+
+
 def _routes(table: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for route in table.get("Routes") or ():
         dest = (route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
                 or route.get("DestinationPrefixListId"))
-        tgt = next((route[k] for k in _ROUTE_TARGETS if route.get(k)), None)
-        out.append({"destination": dest, "target": tgt, "state": route.get("State")})
+        tgt, kind = route_target(route)
+        out.append({"destination": dest, "target": tgt, "target_type": kind,
+                    "state": route.get("State"), "origin": route.get("Origin")})
     return out
 
 
@@ -230,8 +281,69 @@ def _endpoints(target: Target) -> Outcome:
     return Outcome(resources=got.value, errors=rd.errors)
 
 
+def _interfaces(target: Target) -> Outcome:
+    rd = target.reader(OPERATIONS[NETWORK_INTERFACE])
+    op = "ec2:DescribeNetworkInterfaces"
+    items = rd.paginate(op, "NetworkInterfaces", NETWORK_INTERFACE)
+    got = rd.parse(op, NETWORK_INTERFACE, None, lambda: [Resource(
+        kind=NETWORK_INTERFACE, id=_arn(target, "network-interface", str(n["NetworkInterfaceId"])),
+        source="aws",
+        attributes={"eni_id": str(n["NetworkInterfaceId"]), "vpc_id": n.get("VpcId"),
+                    "subnet_id": n.get("SubnetId"), "interface_type": n.get("InterfaceType"),
+                    "status": n.get("Status"),
+                    "security_groups": sorted(str(g["GroupId"]) for g in n.get("Groups") or ()),
+                    "instance_id": (n.get("Attachment") or {}).get("InstanceId"),
+                    "requester_managed": n.get("RequesterManaged") is True,
+                    "description": n.get("Description")},
+        tags=tag_list(n.get("TagSet")), account=target.account, region=target.region)
+        for n in _owned(target, items)]) if isinstance(items, list) else None
+    if got is None:
+        return Outcome(errors=rd.errors, incomplete={NETWORK_INTERFACE})
+    return Outcome(resources=got.value, errors=rd.errors)
+
+
+def _prefix_list(target: Target, arn: str, attrs: dict[str, Any], tags: dict[str, str],
+                 account: str | None) -> Outcome:
+    rd = target.reader(OPERATIONS[PREFIX_LIST])
+    op = "ec2:GetManagedPrefixListEntries"
+    entries = rd.paginate(op, "Entries", PREFIX_LIST, arn, PrefixListId=attrs["prefix_list_id"])
+    if isinstance(entries, list):
+        got = rd.parse(op, PREFIX_LIST, arn, lambda: sorted(str(e["Cidr"]) for e in entries))
+        if got is not None:
+            attrs["entries"] = got.value
+    resource = Resource(kind=PREFIX_LIST, id=arn, source="aws", attributes=attrs, tags=tags,
+                        account=account, region=target.region)
+    return Outcome(resources=[resource], errors=rd.errors)
+
+
+def _prefix_lists(target: Target) -> Outcome:
+    rd = target.reader(OPERATIONS[PREFIX_LIST])
+    op = "ec2:DescribeManagedPrefixLists"
+    items = rd.paginate(op, "PrefixLists", PREFIX_LIST)
+
+    def owner(p: Mapping[str, Any]) -> str | None:
+        # NOTE: AWS-managed lists (owner "AWS") belong to no account, like AWS-managed policies.
+        who = str(p.get("OwnerId") or target.account)
+        return who if who.isdigit() else None
+
+    got = rd.parse(op, PREFIX_LIST, None, lambda: [
+        (str(p.get("PrefixListArn") or _arn(target, "prefix-list", str(p["PrefixListId"]))),
+         {"prefix_list_id": str(p["PrefixListId"]), "name": p.get("PrefixListName"),
+          "address_family": p.get("AddressFamily"), "owner_id": p.get("OwnerId"),
+          "state": p.get("State")}, tag_list(p.get("Tags")), owner(p))
+        for p in items]) if isinstance(items, list) else None
+    if got is None:
+        return Outcome(errors=rd.errors, incomplete={PREFIX_LIST})
+    followups = [Task(target.label(f"ec2:{attrs['prefix_list_id']}"),
+                      partial(_prefix_list, target, arn, attrs, tags, account),
+                      frozenset({PREFIX_LIST}))
+                 for arn, attrs, tags, account in got.value]
+    return Outcome(errors=rd.errors, followups=followups)
+
+
 _TASKS: Mapping[str, Callable[[Target], Outcome]] = {
     VPC: _vpcs, SUBNET: _subnets, SECURITY_GROUP: _security_groups, VPC_ENDPOINT: _endpoints,
+    NETWORK_INTERFACE: _interfaces, PREFIX_LIST: _prefix_lists,
 }
 
 

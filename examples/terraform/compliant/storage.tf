@@ -1,5 +1,6 @@
-# The weight bucket: SSE-KMS with the customer-managed key, versioned, never public, readable
-# only by the roster roles, only over TLS, and only through the approved VPC endpoint.
+# The weight bucket: SSE-KMS with the customer-managed key (and no upload may pick another
+# encryption), versioned, never public, readable only by the roster roles, only over TLS, and
+# only through the approved VPC endpoint.
 resource "aws_s3_bucket" "weights" {
   bucket = "frontier-lab-model-weights-prod"
   tags   = local.weight_tags
@@ -12,7 +13,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "weights" {
       sse_algorithm     = "aws:kms"
       kms_master_key_id = aws_kms_key.weights.arn
     }
-    bucket_key_enabled = true
+    bucket_key_enabled       = true
+    blocked_encryption_types = ["SSE-C"]
   }
 }
 
@@ -93,6 +95,43 @@ data "aws_iam_policy_document" "weights_bucket" {
       test     = "StringNotLike"
       variable = "aws:PrincipalArn"
       values   = local.weight_readers
+    }
+  }
+  # A default key binds only uploads that name no encryption: refuse SSE-S3, the AWS-managed
+  # aws/s3 key (aws:kms without a key ID) and any other key. SSE-C is blocked above.
+  statement {
+    sid       = "DenySseS3Uploads"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["AES256"]
+    }
+  }
+  statement {
+    sid       = "DenyUploadsUnderAnotherKey"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.weights.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-server-side-encryption"
+      values   = ["aws:kms", "aws:kms:dsse"]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [aws_kms_key.weights.arn]
     }
   }
   statement {

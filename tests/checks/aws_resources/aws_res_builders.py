@@ -95,13 +95,19 @@ def bucket_arn(name: str) -> str:
     return f"arn:aws:s3:::{name}"
 
 
-def good_policy(name: str, vpces: tuple[str, ...] = ("vpce-1",)) -> dict[str, Any]:
+def good_policy(name: str, vpces: tuple[str, ...] = ("vpce-1",), key: str = KEY_ARN) -> dict[str, Any]:
     arn = bucket_arn(name)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyInsecure", "Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
         {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject"],
          "Resource": [f"{arn}/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": list(vpces)}}},
+        {"Sid": "DenyOtherEncryption", "Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"],
+         "Resource": [f"{arn}/*"],
+         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}}},
+        {"Sid": "DenySseC", "Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"],
+         "Resource": [f"{arn}/*"],
+         "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}},
         {"Sid": "Serving", "Effect": "Allow",
          "Principal": {"AWS": f"arn:aws:iam::{ACCT}:role/serving"}, "Action": ["s3:GetObject"],
          "Resource": [f"{arn}/*"]},
@@ -190,7 +196,7 @@ def vpc(vid: str, *, weights: bool = False, tags: bool | None = True, drop: Iter
         "flow_logs": [{"id": f"fl-{vid}", "status": "ACTIVE", "traffic_type": "ALL",
                        "destination": "arn:aws:s3:::flow"}],
         "internet_gateways": [], "nat_gateways": [], "peering_connections": [],
-        "transit_gateway_attachments": [],
+        "transit_gateway_attachments": [], "egress_only_internet_gateways": [], "vpn_gateways": [],
     }
     attrs.update(over)
     return res("aws.ec2.vpc", f"arn:aws:ec2:{REGION}:{ACCT}:vpc/{vid}", attrs, weights=weights,
@@ -204,7 +210,7 @@ def instance(iid: str, vid: str | None, *, weights: bool = False, drop: Iterable
         "public_ip": None,
         "metadata_options": {"http_tokens": "required", "http_put_response_hop_limit": 1,
                              "http_endpoint": "enabled"},
-        "instance_profile": None, "security_groups": [],
+        "instance_profile": None, "security_groups": [], "monitoring": "enabled",
     }
     attrs.update(over)
     return res("aws.ec2.instance", f"arn:aws:ec2:{REGION}:{ACCT}:instance/{iid}", attrs,
@@ -244,6 +250,7 @@ def alarm(name: str, dims: dict[str, str], *, metric: str = "NetworkOut",
         "statistic": "Sum", "period": 300, "threshold": BUDGET * 300 // 3600,
         "comparison": "GreaterThanThreshold", "actions_enabled": True,
         "alarm_actions": [f"arn:aws:sns:{REGION}:{ACCT}:security"],
+        "evaluation_periods": 1, "datapoints_to_alarm": None, "unit": None, "state": "OK",
     }
     attrs.update(over)
     return res("aws.cloudwatch.alarm", f"arn:aws:cloudwatch:{REGION}:{ACCT}:alarm:{name}", attrs,

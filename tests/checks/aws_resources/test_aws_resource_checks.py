@@ -231,7 +231,8 @@ add(C, "fail-sse-s3-default", snap(WKEY, bucket("weights-a", encryption=SSE_S3_D
 add(C, "mixed", snap(
     WKEY, AWS_KEY, ALIASED,
     bucket("weights-a"),
-    bucket("weights-alias", encryption=kms("alias/weights")),
+    bucket("weights-alias", encryption=kms("alias/weights"),
+           policy=good_policy("weights-alias", key=ALIASED.id)),
     bucket("weights-keyid", encryption=kms(KEY_ID)),
     bucket("weights-dsse", encryption=kms(KEY_ARN, "aws:kms:dsse")),
     bucket("weights-sse-s3", encryption={**SSE_S3_DEFAULT, "explicit": True}),

@@ -12,14 +12,23 @@ from collections.abc import Mapping
 
 from aslcheck.inventories.snapshot import Resource
 from aslcheck.inventories.terraform.declared import Declared
-from aslcheck.inventories.terraform.normalise import compute, iam, kms, monitoring, network, s3
+from aslcheck.inventories.terraform.normalise import (
+    compute,
+    iam,
+    interfaces,
+    kms,
+    monitoring,
+    network,
+    s3,
+)
 from aslcheck.inventories.terraform.normalise.base import SOURCE, Context, Normaliser
 
 NORMALISERS: tuple[Normaliser, ...] = (
     s3.buckets, s3.account_settings, kms.keys, iam.iam, monitoring.trails,
     monitoring.log_groups, monitoring.alarms, monitoring.guardduty, network.vpcs,
     network.subnets, network.security_groups, network.endpoints, compute.instances,
-    compute.volumes, compute.region_settings,
+    compute.volumes, compute.region_settings, interfaces.default_groups, interfaces.interfaces,
+    interfaces.prefix_lists,
 )
 """Every normaliser, in the order they run (order does not matter: each is pure)."""
 
@@ -43,9 +52,15 @@ _FEEDS: Mapping[str, tuple[str, ...]] = {
     monitoring.GUARDDUTY: ("aws_guardduty_detector",),
     network.VPC: ("aws_vpc", "aws_flow_log", "aws_internet_gateway",
                   "aws_internet_gateway_attachment", "aws_nat_gateway",
-                  "aws_vpc_peering_connection", "aws_ec2_transit_gateway_vpc_attachment"),
+                  "aws_vpc_peering_connection", "aws_ec2_transit_gateway_vpc_attachment",
+                  "aws_egress_only_internet_gateway", "aws_vpn_gateway",
+                  "aws_vpn_gateway_attachment"),
     network.SUBNET: ("aws_subnet", "aws_route_table", "aws_route", "aws_route_table_association",
-                     "aws_main_route_table_association", "aws_default_route_table"),
+                     "aws_main_route_table_association", "aws_default_route_table",
+                     "aws_vpn_gateway_route_propagation"),
+    interfaces.NETWORK_INTERFACE: ("aws_network_interface", "aws_network_interface_sg_attachment",
+                                   "aws_network_interface_attachment"),
+    interfaces.PREFIX_LIST: ("aws_ec2_managed_prefix_list", "aws_ec2_managed_prefix_list_entry"),
     network.SECURITY_GROUP: ("aws_security_group", "aws_default_security_group",
                              "aws_security_group_rule",
                              "aws_vpc_security_group_egress_rule",

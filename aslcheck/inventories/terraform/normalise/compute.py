@@ -75,6 +75,9 @@ def instances(ctx: Context) -> list[Resource]:
                   "instance profile not determined")
         attrs.set("security_groups", str_list(b.get("vpc_security_group_ids")),
                   "security groups not determined")
+        detailed = bool_arg(b, "monitoring", False)
+        attrs.set("monitoring", UNKNOWN if detailed is UNKNOWN else
+                  "enabled" if detailed else "disabled", "monitoring not determined")
         out.append(ctx.resource(INSTANCE, block, attrs))
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aslcheck.inventories.snapshot import Resource
@@ -111,8 +112,21 @@ def log_groups(ctx: Context) -> list[Resource]:
     return out
 
 
+def _threshold(attrs: Attrs, body: Body) -> None:
+    value = body.get("threshold", UNKNOWN)
+    if isinstance(value, float) and math.isfinite(value):
+        # NOTE: snapshots hold no floats: rounded down, and the exact value as text (as live).
+        attrs.set("threshold", int(value // 1))
+        attrs.set("threshold_text", repr(value))
+        return
+    attrs.set("threshold", int_arg(body, "threshold", None), "threshold not determined")
+
+
 def alarms(ctx: Context) -> list[Resource]:
-    """``aws_cloudwatch_metric_alarm`` -> ``aws.cloudwatch.alarm``."""
+    """``aws_cloudwatch_metric_alarm`` -> ``aws.cloudwatch.alarm``.
+
+    ``state`` is null: the alarm is not deployed yet, so there is no state to observe.
+    """
     out = []
     for block in ctx.declared.managed("aws_cloudwatch_metric_alarm"):
         if not block.expanded:
@@ -120,14 +134,27 @@ def alarms(ctx: Context) -> list[Resource]:
         b = block.body
         attrs = Attrs()
         for name, arg in (("name", "alarm_name"), ("namespace", "namespace"),
-                          ("metric", "metric_name"), ("statistic", "statistic"),
-                          ("comparison", "comparison_operator")):
+                          ("metric", "metric_name"), ("comparison", "comparison_operator")):
             attrs.set(name, str_or_unknown(b.get(arg, UNKNOWN)), f"{arg} not determined")
+        stat = b.get("statistic") if b.has("statistic") else b.get("extended_statistic", UNKNOWN)
+        attrs.set("statistic", str_or_unknown(stat), "statistic not determined")
+        queries = b.blocks("metric_query")
+        attrs.set("metric_math", UNKNOWN if queries is UNKNOWN else bool(queries),
+                  "generated metric_query blocks")
         dims = b.get("dimensions", {})
         attrs.set("dimensions", dims if isinstance(dims, dict) else UNKNOWN,
                   "dimensions not determined")
         attrs.set("period", int_arg(b, "period", None), "period not determined")
-        attrs.set("threshold", int_arg(b, "threshold", None), "threshold not determined")
+        _threshold(attrs, b)
+        attrs.set("evaluation_periods", int_arg(b, "evaluation_periods", None)
+                  if b.has("evaluation_periods") else UNKNOWN, "evaluation_periods not determined")
+        attrs.set("datapoints_to_alarm", int_arg(b, "datapoints_to_alarm", None),
+                  "datapoints_to_alarm not determined")
+        attrs.set("unit", str_or_unknown(b.get("unit")), "unit not determined")
+        attrs.set("treat_missing_data", str_or_unknown(b.get("treat_missing_data", "missing")),
+                  "treat_missing_data not determined")
+        attrs.set("evaluation_criteria", False)
+        attrs.set("state", None)
         attrs.set("actions_enabled", bool_arg(b, "actions_enabled", True))
         attrs.set("alarm_actions", str_list(b.get("alarm_actions")), "alarm actions not determined")
         out.append(ctx.resource(ALARM, block, attrs))

@@ -3,7 +3,13 @@
 IDs AWS assigns at apply (``vpc-...``, ``sg-...``, ``vpce-...``) are Terraform addresses here,
 on both sides of every reference, so ``vpc_id`` of a security group equals ``vpc_id`` of its
 VPC. Terraform removes the default allow-all egress rule from the security groups it creates,
-so a group without ``egress`` blocks or egress rule resources has no egress rules.
+so a group without ``egress`` blocks or egress rule resources has no egress rules. (The
+default group AWS creates with every VPC is another matter: see :mod:`.interfaces`.)
+
+Routes carry a ``target_type`` read from the argument that names the target and, for
+``gateway_id``, from what the reference points at (``aws_internet_gateway.x.id`` is an
+internet gateway even though its ID is an address). Routes a VPN gateway propagates are
+known only after apply: they appear with an undetermined destination.
 """
 
 from __future__ import annotations
@@ -29,9 +35,20 @@ SECURITY_GROUP = "aws.ec2.security_group"
 VPC_ENDPOINT = "aws.ec2.vpc_endpoint"
 
 _PROTOCOLS = {"all": "-1", "-1": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
-_TARGETS = ("gateway_id", "nat_gateway_id", "transit_gateway_id", "vpc_peering_connection_id",
-            "network_interface_id", "vpc_endpoint_id", "egress_only_gateway_id",
-            "local_gateway_id", "carrier_gateway_id", "core_network_arn")
+_TARGETS = {"gateway_id": None, "nat_gateway_id": "nat_gateway",
+            "transit_gateway_id": "transit_gateway", "vpc_peering_connection_id": "vpc_peering",
+            "network_interface_id": "network_interface", "vpc_endpoint_id": "gateway_endpoint",
+            "egress_only_gateway_id": "egress_only_internet_gateway",
+            "local_gateway_id": "local_gateway", "carrier_gateway_id": "carrier_gateway",
+            "core_network_arn": "core_network"}
+"""Route target arguments -> target type (``gateway_id``: decided by its value)."""
+_GATEWAYS = (("aws_internet_gateway.", "internet_gateway"), ("igw-", "internet_gateway"),
+             ("aws_vpn_gateway.", "vpn_gateway"), ("vgw-", "vpn_gateway"),
+             ("aws_vpc_endpoint.", "gateway_endpoint"), ("vpce-", "gateway_endpoint"))
+PROPAGATED = "(propagated by {}: known after apply)"
+"""Destination of routes a VPN gateway propagates into a table."""
+UNDETERMINED_PREFIX_LIST = "(undetermined prefix list)"
+"""A prefix-list ID the code does not determine (a data source...): judged both ways."""
 
 
 def _protocol(value: Any) -> Any:
@@ -52,13 +69,25 @@ def _rule(protocol: Any, from_port: Any, to_port: Any, cidrs: Any, ipv6: Any, pr
             "prefix_lists": prefixes, "groups": groups}
 
 
+def prefix_lists(value: Any) -> Any:
+    """Prefix-list IDs of a rule; an undetermined ID is kept as a marker the egress judgement
+    reads both ways (an ID names a list that may or may not be collected anyway)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return UNKNOWN
+    return [v if isinstance(v, str) else UNDETERMINED_PREFIX_LIST for v in value]
+
+
 def _inline(body: Body, group: str) -> dict[str, Any]:
     groups = str_list(body.get("security_groups"))
     if bool_arg(body, "self", False) is True and groups is not UNKNOWN:
         groups = [*groups, group]
     return _rule(body.get("protocol", UNKNOWN), int_arg(body, "from_port", None),
                  int_arg(body, "to_port", None), str_list(body.get("cidr_blocks")),
-                 str_list(body.get("ipv6_cidr_blocks")), str_list(body.get("prefix_list_ids")),
+                 str_list(body.get("ipv6_cidr_blocks")), prefix_lists(body.get("prefix_list_ids")),
                  groups)
 
 
@@ -69,7 +98,7 @@ def _classic_rule(body: Body, group: str) -> dict[str, Any]:
         groups = [group]
     return _rule(body.get("protocol", UNKNOWN), int_arg(body, "from_port", None),
                  int_arg(body, "to_port", None), str_list(body.get("cidr_blocks")),
-                 str_list(body.get("ipv6_cidr_blocks")), str_list(body.get("prefix_list_ids")),
+                 str_list(body.get("ipv6_cidr_blocks")), prefix_lists(body.get("prefix_list_ids")),
                  groups)
 
 
@@ -80,7 +109,7 @@ def _one(value: Any) -> Any:
 def _vpc_rule(body: Body) -> dict[str, Any]:
     return _rule(body.get("ip_protocol", UNKNOWN), int_arg(body, "from_port", None),
                  int_arg(body, "to_port", None), _one(body.get("cidr_ipv4")),
-                 _one(body.get("cidr_ipv6")), _one(body.get("prefix_list_id")),
+                 _one(body.get("cidr_ipv6")), prefix_lists(body.get("prefix_list_id")),
                  _one(body.get("referenced_security_group_id")))
 
 
@@ -157,6 +186,15 @@ def _vpc(ctx: Context, block: Block) -> Resource:
     attrs.set("transit_gateway_attachments",
               _addresses(ctx, ("aws_ec2_transit_gateway_vpc_attachment",), "vpc_id", me),
               "a transit gateway attachment names an undetermined VPC")
+    attrs.set("egress_only_internet_gateways",
+              _addresses(ctx, ("aws_egress_only_internet_gateway",), "vpc_id", me),
+              "an egress-only internet gateway names an undetermined VPC")
+    vgws, amb3 = ctx.satellites(("aws_vpn_gateway",), "vpc_id", me, required=False)
+    vatt, amb4 = ctx.satellites(("aws_vpn_gateway_attachment",), "vpc_id", me)
+    attrs.set("vpn_gateways", UNKNOWN if amb3 or amb4 else sorted(
+        {g.address for g in vgws} | {str_or_unknown(a.body.get("vpn_gateway_id", UNKNOWN))
+                                     for a in vatt}),
+              "a VPN gateway names an undetermined VPC")
     return ctx.resource(VPC, block, attrs)
 
 
@@ -165,17 +203,45 @@ def vpcs(ctx: Context) -> list[Resource]:
     return [_vpc(ctx, b) for b in ctx.declared.managed("aws_vpc") if b.expanded]
 
 
+def _target_type(arg: str, value: Any) -> Any:
+    kind = _TARGETS.get(arg)
+    if kind is not None:
+        return kind
+    if not isinstance(value, str):
+        return UNKNOWN
+    if value == "local":
+        return "local"
+    return next((k for p, k in _GATEWAYS if value.startswith(p)), "unknown")
+
+
 def _route(body: Body, dest_args: tuple[str, ...]) -> dict[str, Any]:
     dest = next((body.get(a) for a in dest_args if body.has(a)), UNKNOWN)
-    target = next((body.get(t) for t in _TARGETS if body.has(t)), UNKNOWN)
-    return {"destination": str_or_unknown(dest), "target": str_or_unknown(target)}
+    arg = next((t for t in _TARGETS if body.has(t)), None)
+    target = body.get(arg) if arg is not None else UNKNOWN
+    return {"destination": str_or_unknown(dest), "target": str_or_unknown(target),
+            "target_type": _target_type(arg, target) if arg is not None else UNKNOWN}
+
+
+def _propagated(ctx: Context, table: Block | None, ids: tuple[str, ...]) -> Any:
+    """Pseudo-routes for the VPN gateways that propagate into the table."""
+    vgws: Any = []
+    if table is not None and table.body.has("propagating_vgws"):
+        vgws = str_list(table.body.get("propagating_vgws"))
+    found, ambiguous = ctx.satellites(("aws_vpn_gateway_route_propagation",), "route_table_id",
+                                      *ids)
+    if vgws is UNKNOWN or ambiguous:
+        return UNKNOWN
+    names = [*vgws, *(str_or_unknown(f.body.get("vpn_gateway_id", UNKNOWN)) for f in found)]
+    return [{"destination": PROPAGATED.format(v if isinstance(v, str) else "a VPN gateway"),
+             "target": v if isinstance(v, str) else "(undetermined VPN gateway)",
+             "target_type": "vpn_gateway"} for v in names]
 
 
 def _routes(ctx: Context, vpc: Any, table: Block | None, ids: tuple[str, ...]) -> Any:
     """Routes of one table: the implicit local route, inline routes, ``aws_route`` resources."""
     cidr = next((v.body.get("cidr_block") for v in ctx.declared.managed("aws_vpc")
                  if v.address == vpc), UNKNOWN)
-    routes = [{"destination": str_or_unknown(cidr), "target": "local"}]
+    routes = [{"destination": str_or_unknown(cidr), "target": "local", "target_type": "local"}]
     if table is not None:
         inline = table.body.blocks("route")
         if inline is UNKNOWN:
@@ -183,11 +249,12 @@ def _routes(ctx: Context, vpc: Any, table: Block | None, ids: tuple[str, ...]) -
         routes += [_route(r, ("cidr_block", "ipv6_cidr_block", "destination_prefix_list_id"))
                    for r in inline]
     extra, ambiguous = ctx.satellites(("aws_route",), "route_table_id", *ids)
-    if ambiguous:
+    propagated = _propagated(ctx, table, ids)
+    if ambiguous or propagated is UNKNOWN:
         return UNKNOWN
     routes += [_route(r.body, ("destination_cidr_block", "destination_ipv6_cidr_block",
                                "destination_prefix_list_id")) for r in extra]
-    return routes
+    return routes + propagated
 
 
 def _table(ctx: Context, address: Any) -> Block | None:

@@ -20,6 +20,7 @@ from aslcheck.inventories.terraform.normalise.base import (
     first_block,
     int_arg,
     single,
+    str_list,
     str_or_unknown,
 )
 from aslcheck.inventories.terraform.policy import normalised
@@ -56,11 +57,14 @@ def _encryption(body: Body) -> Any:
     default = first_block(rule, "apply_server_side_encryption_by_default")
     if default is UNKNOWN or default is None:
         return UNKNOWN
+    blocked = rule.get("blocked_encryption_types")
     return {
         "algorithm": str_or_unknown(default.get("sse_algorithm", UNKNOWN)),
         "kms_key_id": str_or_unknown(default.get("kms_master_key_id")),
         "bucket_key_enabled": bool_arg(rule, "bucket_key_enabled", False),
         "explicit": True,
+        # NOTE: not declared = not managed by the code: nothing is known to be blocked.
+        "blocked_encryption_types": [] if blocked is None else str_list(blocked),
     }
 
 
