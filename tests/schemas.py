@@ -15,8 +15,9 @@ from jsonschema import validators
 SCHEMAS = Path(__file__).resolve().parent / "data" / "schemas"
 SARIF = "sarif-schema-2.1.0.json"
 OSCAL_1_0_6 = "oscal-1.0.6-assessment-results-schema.json"
+OSCAL_1_1_2 = "oscal-1.1.2-assessment-results-schema.json"
 OSCAL_1_2_3 = "oscal-1.2.3-complete-schema.json"
-OSCAL_SCHEMAS = (OSCAL_1_0_6, OSCAL_1_2_3)
+OSCAL_SCHEMAS = (OSCAL_1_0_6, OSCAL_1_1_2, OSCAL_1_2_3)
 """The OSCAL schemas our assessment results must satisfy (see tests/data/schemas/README.md)."""
 
 
