@@ -112,6 +112,8 @@ def test_controls_by_id_glob_and_case(cli: CliRunner) -> None:
     assert record["selected_controls"] == ["S2-EN-1", "S3-TP-1"]
     assert sorted(record["excluded_controls"]) == sorted(set(BASELINE) - {"S2-EN-1", "S3-TP-1"})
     assert "FILTERED RUN" in both.out
+    assert "**FILTERED RUN**" in (both.reports / "summary.md").read_text()  # the pull-request comment too
+    assert "FILTERED" not in (cli(*check_args()).reports / "summary.md").read_text()
 
 
 def test_domains_and_severity(cli: CliRunner) -> None:

@@ -36,6 +36,14 @@ class MarkdownRenderer(Renderer):
             "",
             " · ".join(f"{s.value.replace('_', ' ')}: {tally[s]}" for s in ControlStatus),
             "",
+        ]
+        if run.selection is not None:
+            # NOTE: a PR comment of a filtered run must never read as the whole profile's result.
+            sel = run.selection
+            lines += [f"> **FILTERED RUN**, not a full-profile result: {len(sel.get('selected_controls', []))} "
+                      f"control(s) evaluated, {len(sel.get('excluded_controls', []))} left out, checks not run: "
+                      f"{', '.join(sorted(sel.get('skipped_checks', {}))) or 'none'}.", ""]
+        lines += [
             "| Control | Level | Status | Resources (pass/fail/error) | Reason |",
             "|---|---|---|---|---|",
         ]
