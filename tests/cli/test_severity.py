@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,13 @@ def test_user_controls_without_severity_default_to_medium() -> None:
     catalog, _ = load_catalog([str(DATA / "catalog.yaml")], builtin=False)
     assert catalog.controls["S2-NW-1"].severity is Severity.MEDIUM  # type: ignore[index]
     assert Severity.CRITICAL.rank > Severity.HIGH.rank > Severity.MEDIUM.rank > Severity.LOW.rank
+
+
+def test_the_documented_rubric_lists_exactly_the_catalog() -> None:
+    doc = (REPO / "docs" / "formats.md").read_text()
+    catalog, _ = load_catalog(checks=default_registry())
+    for severity in Severity:
+        row = re.search(r"^\| `" + severity.value + r"` \|[^|]*\| ([^|]*) \|$", doc, re.M)
+        assert row, severity
+        listed = {x.strip() for x in row.group(1).split(",")}
+        assert listed == {c.id for c in catalog if c.severity is severity}, severity
