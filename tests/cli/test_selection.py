@@ -195,6 +195,7 @@ def test_scan_collects_only_the_kinds_of_the_selected_checks(cli: CliRunner, tmp
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("moto.server")
     import logging
+    import urllib.request
 
     import boto3
     from moto.server import ThreadedMotoServer
@@ -214,6 +215,8 @@ def test_scan_collects_only_the_kinds_of_the_selected_checks(cli: CliRunner, tmp
     try:
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
+        # moto keeps one state per process, shared by every server in it: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).close()
         seed_demo_lab(boto3.session.Session(region_name=REGION), url)
         config = Path(__file__).resolve().parents[2] / "aslcheck/inventories/aws/demo_config.yaml"
         ran = cli("scan", "--aws", "--endpoint-url", url, "--region", REGION, "--config", str(config),
