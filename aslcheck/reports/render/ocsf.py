@@ -7,7 +7,9 @@
   checks that decided it. Always present, so an INCONCLUSIVE or NOT_ATTESTED control with no
   resource-level finding still reaches the SIEM.
 - ``aslcheck/finding``: one per check finding on a resource (or check-level), with the resource,
-  the check as ``compliance.requirements`` and the observed evidence in ``evidences[].data``.
+  the check as ``compliance.requirements`` and the observed evidence in ``evidences[].data``;
+  failing ones also repeat the control's statement and remediation (passing ones stay lean: at
+  400k resources every repeated byte is hundreds of MB).
 
 Status mapping (``compliance.status_id``; OCSF has no "inconclusive", but "Warning" is defined as
 "did not yield a result due to missing information"): PASS -> 1 Pass, FAIL -> 3 Fail,
@@ -85,7 +87,9 @@ class _Event:
         self.standards = [f"aslcheck:{run.profile}"]
 
     def base(self, r: ControlResult, uid: str, kind: str, title: str, suppressed: bool,
-             compliance: dict[str, Any], message: str) -> dict[str, Any]:
+             compliance: dict[str, Any], message: str, *, full: bool) -> dict[str, Any]:
+        """The common attributes; ``full`` adds the control's statement, remediation and the run's
+        selection (control events, and finding events that fail; passing findings stay lean)."""
         sev_id, sev = _SEVERITY[r.control.severity]
         event: dict[str, Any] = {
             "activity_id": ACTIVITY_CREATE, "activity_name": "Create",
@@ -95,18 +99,21 @@ class _Event:
             "time": self.time, "severity_id": sev_id, "severity": sev,
             "status_id": 3 if suppressed else 1, "status": "Suppressed" if suppressed else "New",
             "message": message, "metadata": self.metadata,
-            "finding_info": {"uid": uid, "title": title, "desc": r.control.statement, "types": [kind],
-                             "created_time": self.time},
+            "finding_info": {"uid": uid, "title": title, "types": [kind], "created_time": self.time},
             "compliance": {"control": r.control.id, "standards": self.standards, "category": r.control.domain,
                            **compliance},
             "unmapped": {"aslcheck": {"level": r.control.level, "verification": r.control.verification.value,
-                                      "optional": r.control.optional, "control_status": r.status.value,
-                                      "snapshot_digest": self.run.snapshot_digest}},
+                                      "optional": r.control.optional, "control_status": r.status.value}},
         }
-        if r.control.remediation:
-            event["remediation"] = {"desc": r.control.remediation}
+        if full:
+            event["unmapped"]["aslcheck"]["snapshot_digest"] = self.run.snapshot_digest
+            event["finding_info"]["desc"] = r.control.statement
+            if r.control.remediation:
+                event["remediation"] = {"desc": r.control.remediation}
         if self.run.selection is not None:
-            event["unmapped"]["aslcheck"]["selection"] = dict(self.run.selection)
+            event["unmapped"]["aslcheck"]["filtered"] = True
+            if full:
+                event["unmapped"]["aslcheck"]["selection"] = dict(self.run.selection)
         return event
 
 
@@ -117,7 +124,7 @@ def _control_event(ev: _Event, r: ControlResult) -> dict[str, Any]:
                   "status": status, "status_code": r.status.value, "status_detail": r.reason}
     return ev.base(r, _uid(ev.run.evaluated_at, r.control.id), "aslcheck/control",
                    f"{r.control.id} {r.control.title}", r.status is ControlStatus.WAIVED, compliance,
-                   f"{r.control.id}: {r.status.value.upper()}: {r.reason}")
+                   f"{r.control.id}: {r.status.value.upper()}: {r.reason}", full=True)
 
 
 def _finding_event(ev: _Event, r: ControlResult, o: CheckOutcome, f: Finding, waived: bool) -> dict[str, Any]:
@@ -126,7 +133,7 @@ def _finding_event(ev: _Event, r: ControlResult, o: CheckOutcome, f: Finding, wa
                   "status_code": f.status.value, "status_detail": f.reason}
     event = ev.base(r, _uid(ev.run.evaluated_at, r.control.id, o.check, f.resource or ""), "aslcheck/finding",
                     f"{r.control.id} {o.check} on {f.resource or 'the check'}", waived, compliance,
-                    f"{o.check}: {f.status.value.upper()}: {f.reason}")
+                    f"{o.check} on {f.resource or 'the check'}: {f.status.value.upper()}", full=f.status is Status.FAIL)
     if f.resource:
         resource: dict[str, Any] = {"uid": f.resource, "name": f.resource}
         if f.kind:
