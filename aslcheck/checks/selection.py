@@ -68,7 +68,9 @@ class Selected:
     """A selection applied to one catalog profile and registry."""
 
     selection: Selection
+    """The filters as given."""
     profile: str
+    """The profile they narrow."""
     catalog: Catalog
     """Only the selected controls (profiles and parameters unchanged)."""
     registry: Registry
