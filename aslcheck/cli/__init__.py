@@ -12,6 +12,8 @@ from typing import Any, NoReturn, TextIO
 from aslcheck import __version__
 from aslcheck.cli import (
     cmd_check,
+    cmd_checks,
+    cmd_completion,
     cmd_controls,
     cmd_demo,
     cmd_diff,
@@ -27,7 +29,7 @@ from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.errors import AslcheckError, BadInputError, VerificationError
 
 SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_gate, cmd_verify, cmd_keygen,
-               cmd_demo, cmd_history, cmd_diff, cmd_waiver)
+               cmd_demo, cmd_history, cmd_diff, cmd_waiver, cmd_checks, cmd_completion)
 """One module per subcommand; each has ``register(subparsers)`` and sets ``run``."""
 
 

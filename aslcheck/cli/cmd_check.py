@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aslcheck.checks.engine import evaluate
 from aslcheck.cli.common import (
     add_input_args,
     add_output_args,
     check_output,
+    evaluate_inputs,
     exit_code,
     load_inputs,
     print_summary,
@@ -36,11 +36,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args)
     snap, raw = snapshot_io.load(args.snapshot)
     signers = signers_from(args)
-    result = evaluate(
-        inputs.catalog, inputs.profile, inputs.registry, snap, inputs.config,
-        waivers=inputs.waivers, attestations=inputs.attestations,
-        digests={"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
-                 "config": inputs.config_digest})
+    result = evaluate_inputs(inputs, snap, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
+                                            "config": inputs.config_digest})
     written = write(result, args, signers, raw)
     if not args.quiet:
         print_summary(result, sys.stdout)

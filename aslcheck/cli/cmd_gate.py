@@ -20,6 +20,7 @@ from aslcheck.cli.common import (
     check_output,
     duration,
     load_inputs,
+    selection_text,
     signers_from,
     write,
 )
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--threshold", type=int, default=1, help="distinct trusted keys required (default 1)")
     p.add_argument("--max-age", type=duration, default=timedelta(hours=26), metavar="DURATION",
                    help="oldest acceptable attestation (default 26h)")
+    p.add_argument("--allow-filtered", action="store_true",
+                   help="accept an attestation of a filtered run (--controls, --skip-checks...) on its "
+                        "recorded results; by default a filtered attestation gates as INCOMPLETE")
     add_input_args(p)
     add_output_args(p)
     p.set_defaults(run=run)
@@ -69,6 +73,15 @@ def _gate_attestation(args: argparse.Namespace) -> ExitCode:
     verified = check_fresh(data, keys, args.max_age, datetime.now(timezone.utc), args.threshold)
     pred = verified.statement["predicate"]
     code = _exit_from_results(pred["results"], args.manual)
+    selection = pred["results"].get("selection")
+    if selection is not None:
+        # NOTE: a filtered run's PASS covers only its selection; it never stands for the profile.
+        print(f"attestation {args.attestation} is of a FILTERED run: {selection_text(selection)}",
+              file=sys.stderr)
+        if not args.allow_filtered and code is ExitCode.OK:
+            code = ExitCode.INCOMPLETE
+            print("  it cannot pass a gate on the whole profile (use --allow-filtered to accept it)",
+                  file=sys.stderr)
     if not args.quiet:
         print(f"attestation {args.attestation}: signed, valid and fresh (evaluated {pred['evaluatedAt']}); "
               f"its results gate as {code.name}")
@@ -81,14 +94,15 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
     inputs = load_inputs(args)
     check_output(args)
     signers = signers_from(args)
-    result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=inputs.catalog,
-                      registry=inputs.registry, waivers=inputs.waivers, attestations=inputs.attestations,
+    selected = inputs.selection
+    result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=selected.catalog,
+                      registry=selected.registry, waivers=inputs.waivers, attestations=inputs.attestations,
                       digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest})
     if args.format is None:
         args.format = list(GATE_FORMATS)
     extra = {DRIFT_FILE: json.dumps([d.to_json() for d in result.drift], indent=2,
                                     sort_keys=True).encode() + b"\n"} if result.drift else None
-    written = write(result.run, args, signers, result.snapshot.canonical_bytes(), extra)
+    written = write(selected.attach(result.run), args, signers, result.snapshot.canonical_bytes(), extra)
     if not args.quiet:
         _print_gate(result)
         for reason in result.reasons:
@@ -97,6 +111,8 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
             print(f"  {loc.get('file')}:{loc.get('start_line')}: {control} ({check})")
         for d in result.drift:
             print(f"  drift: {d.to_json()}")
+        if selected.record() is not None:
+            print(f"FILTERED RUN (not the whole profile): {selection_text(selected.record() or {})}")
         print(f"gate verdict: {result.verdict.value.upper()}; reports in {written.directory}/")
     return {GateVerdict.PASS: ExitCode.OK, GateVerdict.FAIL: ExitCode.FAIL,
             GateVerdict.INCONCLUSIVE: ExitCode.INCOMPLETE}[result.verdict]

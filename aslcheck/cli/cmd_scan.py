@@ -7,13 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aslcheck.checks.engine import evaluate
 from aslcheck.cli.collectors import PLUGINS
 from aslcheck.cli.common import (
     Inputs,
     add_input_args,
     add_output_args,
     check_output,
+    evaluate_inputs,
     exit_code,
     load_inputs,
     print_summary,
@@ -38,12 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def required_kinds(inputs: Inputs) -> frozenset[str]:
-    """Kinds the selected profile's checks read: collectors fetch nothing else."""
-    kinds: set[str] = set()
-    for control in inputs.catalog.select(inputs.profile):
-        for cid in control.checks:
-            kinds |= inputs.registry.get(cid).kinds
-    return frozenset(kinds)
+    """Kinds the checks that will run read (profile and filters): collectors fetch nothing else."""
+    return inputs.selection.kinds()
 
 
 @contextmanager
@@ -69,8 +65,10 @@ def collect(collectors: list[Collector], inputs: Inputs, show_progress: bool) ->
     """Run every collector and merge their snapshots."""
     kinds = required_kinds(inputs)
     with progress_bar(show_progress) as progress:
+        # A collector none of whose kinds a selected check reads is not run at all.
         snaps = [c.collect(CollectionRequest(
-            kinds=kinds & c.kinds(), config=inputs.config, progress=progress)) for c in collectors]
+            kinds=kinds & c.kinds(), config=inputs.config, progress=progress)) for c in collectors
+            if kinds & c.kinds()]
     return merge(snaps)
 
 
@@ -84,10 +82,8 @@ def run(args: argparse.Namespace) -> int:
     signers = signers_from(args)
     snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
     raw = snap.canonical_bytes()
-    result = evaluate(inputs.catalog, inputs.profile, inputs.registry, snap, inputs.config,
-                      waivers=inputs.waivers, attestations=inputs.attestations,
-                      digests={"snapshot": snap.digest(), "catalog": inputs.catalog_digest,
-                               "config": inputs.config_digest})
+    result = evaluate_inputs(inputs, snap, {"snapshot": snap.digest(), "catalog": inputs.catalog_digest,
+                                            "config": inputs.config_digest})
     written = write(result, args, signers, raw)
     if not args.quiet:
         print_summary(result, sys.stdout)

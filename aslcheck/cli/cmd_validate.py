@@ -36,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
         for path in args.attestation:
             with open(path, "rb") as fh:
                 verify_envelope(fh.read(), keys)
+    record = inputs.selection.record()
+    picked = f" (selection: {len(record['selected_controls'])} control(s))" if record else ""
     print(f"valid: {len(inputs.catalog.controls)} controls, {len(inputs.registry)} checks, "
-          f"profile {inputs.profile}, {len(inputs.waivers)} waiver(s), "
+          f"profile {inputs.profile}{picked}, {len(inputs.waivers)} waiver(s), "
           f"{len(inputs.attestations)} attestation(s), {len(args.snapshot)} snapshot(s), "
           f"{len(args.attestation)} signed attestation(s)")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import datetime, timezone
 
+from aslcheck.cli.common import selection_text
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.errors import BadInputError, Location, VerificationError
@@ -87,4 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  valid {validity['notBefore']} until {validity['notAfter']}")
     print(f"  profile {pred['profile']} evaluated {pred['evaluatedAt']} by aslcheck "
           f"{pred['tool']['version']}: " + ", ".join(f"{k} {v}" for k, v in summary.items() if v))
+    selection = pred["results"].get("selection")
+    if selection is not None:
+        print(f"  FILTERED RUN, not a full-profile result: {selection_text(selection)}")
     return int(ExitCode.OK)

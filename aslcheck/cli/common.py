@@ -9,18 +9,21 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from aslcheck.checks.builtin import default_registry
 from aslcheck.checks.declarative import load_rule_file
+from aslcheck.checks.engine import Options, evaluate
 from aslcheck.checks.registry import Registry
+from aslcheck.checks.selection import DOMAINS, Selected, Selection, apply_selection, split_list
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.controls.config import Config
 from aslcheck.controls.loader import load_catalog, load_config
-from aslcheck.controls.model import Catalog, ManualAttestation, Waiver
+from aslcheck.controls.model import Catalog, ManualAttestation, Severity, Waiver
 from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.controls.yamlio import load_yaml
 from aslcheck.errors import BadInputError
+from aslcheck.inventories.snapshot import Snapshot
 from aslcheck.reports import history
 from aslcheck.reports.atomic import check_output_dir
 from aslcheck.reports.attestation import Written, write_reports
@@ -48,6 +51,14 @@ class Inputs:
     waivers: tuple[Waiver, ...]
     attestations: tuple[ManualAttestation, ...]
     profile: str
+    selected: Selected | None = None
+    """The ``--controls/--domains/--severity/--checks/--skip-checks`` selection applied to the
+    profile (None only for callers that bypass :func:`load_inputs`)."""
+
+    @property
+    def selection(self) -> Selected:
+        """The applied selection (the whole profile when none was given)."""
+        return self.selected or apply_selection(Selection(), self.catalog, self.profile, self.registry)
 
 
 def add_input_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
@@ -65,6 +76,32 @@ def add_input_args(p: argparse.ArgumentParser, profile: bool = True) -> None:
                    help="waiver/attestation file (repeatable; adds to the config's)")
     if profile:
         p.add_argument("--profile", default="asl3", help="control profile (default: asl3)")
+        add_selection_args(p)
+
+
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """Filters that narrow the profile; a filtered run says so in its results and attestation."""
+    g = p.add_argument_group(
+        "selection", "Narrow the profile (comma-separated and repeatable). A filtered run records the "
+                     "selection in results.json and the attestation; a control whose checks were left out "
+                     "cannot PASS (INCONCLUSIVE, or FAIL if a check that ran found a violation).")
+    g.add_argument("--controls", action="append", metavar="IDS", help="control IDs or globs, e.g. ASL3-WA-*")
+    g.add_argument("--domains", action="append", metavar="CODES", help=f"domains: {','.join(DOMAINS)}")
+    g.add_argument("--severity", choices=[s.value for s in Severity], metavar="LEVEL",
+                   help="keep controls of this severity or above: critical, high, medium, low")
+    g.add_argument("--checks", action="append", metavar="IDS",
+                   help="run only these checks (IDs or globs) and the controls that use them")
+    g.add_argument("--skip-checks", action="append", metavar="IDS", help="do not run these checks (IDs or globs)")
+
+
+def selection_from(args: argparse.Namespace) -> Selection:
+    """The :class:`Selection` the filter options ask for (every option is optional)."""
+    severity = getattr(args, "severity", None)
+    return Selection(controls=split_list(getattr(args, "controls", None)),
+                     domains=tuple(d.upper() for d in split_list(getattr(args, "domains", None))),
+                     severity=Severity(severity) if severity else None,
+                     checks=split_list(getattr(args, "checks", None)),
+                     skip_checks=split_list(getattr(args, "skip_checks", None)))
 
 
 def add_output_args(p: argparse.ArgumentParser) -> None:
@@ -103,8 +140,19 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     config, config_digest = load_config(config_path, catalog)
     files = [f for f in (config.waivers_file, config.attestations_file) if f] + list(args.waivers)
     waivers, attestations = load_waivers(files, catalog, config)
+    selected = apply_selection(selection_from(args), catalog, profile, registry)
     return Inputs(registry, catalog, catalog_digest, config, config_digest,
-                  tuple(waivers), tuple(attestations), profile)
+                  tuple(waivers), tuple(attestations), profile, selected)
+
+
+def evaluate_inputs(inputs: Inputs, snapshot: Snapshot, digests: dict[str, str],
+                    options: Options | None = None) -> RunResult:
+    """Evaluate the selected controls (and record the selection in the result)."""
+    selected = inputs.selection
+    run = evaluate(selected.catalog, inputs.profile, selected.registry, snapshot, inputs.config,
+                   waivers=inputs.waivers, attestations=inputs.attestations, digests=digests,
+                   options=options)
+    return selected.attach(run)
 
 
 def config_file(args: argparse.Namespace) -> str | None:
@@ -246,6 +294,8 @@ def print_summary(run: RunResult, out: TextIO, verbose: bool = False, width: int
         table.add_row(r.control.id, f"[{STYLE[r.status]}]{r.status.value.upper()}[/]", str(c.in_scope),
                       f"{c.passed}/{c.failed}/{c.errored}", about)
     console.print(table)
+    if run.selection is not None:
+        console.print(f"[bold]FILTERED RUN[/] (not a full-profile result): {selection_text(run.selection)}")
     for status in sorted(brief, key=order.index):
         ids = [r.control.id for r in run.results if r.status is status]
         if ids:
@@ -259,3 +309,15 @@ def print_summary(run: RunResult, out: TextIO, verbose: bool = False, width: int
             console.print(line)
     tally = run.tally()
     console.print("  ".join(f"[{STYLE[s]}]{s.value}: {tally[s]}[/]" for s in ControlStatus))
+
+
+def selection_text(record: Mapping[str, Any]) -> str:
+    """One line describing a recorded selection (``results.json``/predicate ``selection``)."""
+    filters = ", ".join(f"--{k.replace('_', '-')} {v if isinstance(v, str) else ','.join(v)}"
+                        for k, v in record.get("filters", {}).items())
+    parts = [filters, f"{len(record.get('selected_controls', []))} control(s) evaluated",
+             f"{len(record.get('excluded_controls', []))} left out"]
+    skipped = record.get("skipped_checks", {})
+    if skipped:
+        parts.append(f"{len(skipped)} check(s) not run: {', '.join(sorted(skipped))}")
+    return "; ".join(parts)

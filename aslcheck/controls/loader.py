@@ -17,12 +17,14 @@ from typing import Any
 
 from aslcheck.controls.config import PARAM_SPECS, Access, Approvers, Config, HostGroupScope, Scope, tighten
 from aslcheck.controls.model import (
+    DEFAULT_SEVERITY,
     Catalog,
     Control,
     ControlId,
     ManualAttestation,
     Profile,
     RspSource,
+    Severity,
     Verification,
     Waiver,
 )
@@ -63,6 +65,7 @@ def _control(doc: Located, i: int, raw: Mapping[str, Any]) -> Control:
         remediation=" ".join(raw["remediation"].split()) if "remediation" in raw else None,
         optional=raw.get("optional", False),
         origin=f"{loc.file}:{loc.line}",
+        severity=Severity(raw["severity"]) if "severity" in raw else DEFAULT_SEVERITY,
     )
 
 
@@ -106,9 +109,17 @@ def load_catalog(files: Sequence[str] = (), checks: Container[str] | None = None
             if "verification" in raw:
                 # Overlays may only move towards more evidence, never back to manual.
                 verification = Verification(raw["verification"])
+            severity = old.severity
+            if "severity" in raw:
+                severity = Severity(raw["severity"])
+                if severity.rank < old.severity.rank:
+                    # NOTE: a lower severity would drop the control out of `--severity` runs.
+                    raise BadInputError(
+                        f"overlays may only raise a control's severity: {cid} is {old.severity.value}, "
+                        f"not {severity.value}", doc.where(("overrides", i, "severity")))
             controls[cid] = Control(**{**old.__dict__, "checks": old.checks + tuple(
                 c for c in added if c not in old.checks), "parameters": tightened,
-                "verification": verification})
+                "verification": verification, "severity": severity})
         for name, value in data.get("parameters", {}).items():
             params[name] = tighten(name, params.get(name), value)
     if "asl2" not in profiles and builtin:

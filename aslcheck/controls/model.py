@@ -12,6 +12,34 @@ ControlId = NewType("ControlId", str)
 """Stable control identifier, e.g. ``ASL3-WA-1``."""
 
 
+class Severity(Enum):
+    """How much a violated control matters, by the control's role (rubric: docs/formats.md).
+
+    - CRITICAL: stands directly between an attacker and the weights (weight access, two-party
+      authorization, weight encryption and keys, egress limits on weights).
+    - HIGH: a failure opens a likely path to the weights or blinds detection (identity, host
+      hardening, segmentation, logging, change integrity).
+    - MEDIUM: procedures and assurance whose failure weakens the programme indirectly.
+    - LOW: governance and awareness.
+    """
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """3 for CRITICAL down to 0 for LOW: ``a.rank >= b.rank`` means a is at least as severe."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.HIGH: 2, Severity.MEDIUM: 1, Severity.LOW: 0}
+
+DEFAULT_SEVERITY = Severity.MEDIUM
+"""Severity of a control whose catalog file declares none (the built-in catalog declares all)."""
+
+
 class Verification(Enum):
     """How a control is verified."""
 
@@ -60,6 +88,8 @@ class Control:
     """``file:line`` where it was declared."""
     parameters: Mapping[str, int] = field(default_factory=dict)
     """Per-control parameter tightenings from overlays."""
+    severity: Severity = DEFAULT_SEVERITY
+    """How much a violation matters (overlays may raise it, never lower it)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (also what the catalog digest covers)."""
@@ -76,6 +106,7 @@ class Control:
             "verification": self.verification.value,
             "checks": list(self.checks),
             "optional": self.optional,
+            "severity": self.severity.value,
         }
         if self.rand is not None:
             out["sources"]["rand"] = self.rand

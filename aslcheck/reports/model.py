@@ -122,6 +122,7 @@ class ControlResult:
             "domain": c.domain,
             "verification": c.verification.value,
             "optional": c.optional,
+            "severity": c.severity.value,
             "status": self.status.value,
             "reason": self.reason,
             "counts": self.counts.to_json(),
@@ -181,6 +182,9 @@ class RunResult:
     """Every collection error in the snapshot (touching or not), for the record."""
     sources: tuple[str, ...] = ()
     """Collectors that produced the snapshot."""
+    selection: Mapping[str, Any] | None = None
+    """What ``--controls/--domains/--severity/--checks/--skip-checks`` narrowed (None: the whole
+    profile); see :mod:`aslcheck.checks.selection`. Written only when set."""
 
     def tally(self) -> dict[ControlStatus, int]:
         """Number of controls per status."""
@@ -205,4 +209,4 @@ class RunResult:
             "check_versions": dict(sorted(self.check_versions.items())),
             "controls": [r.to_json() for r in self.results],
             "collection_errors": [e.to_json() for e in self.collection_errors],
-        }
+        } | ({"selection": dict(self.selection)} if self.selection is not None else {})

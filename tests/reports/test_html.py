@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter
+from dataclasses import replace
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from aslcheck.checks.interface import CheckId, Finding, Status
 from aslcheck.reports.model import ControlStatus, RunResult
 from aslcheck.reports.render import RENDERERS
 from aslcheck.reports.render.html import HtmlRenderer, style
-from tests.reports.conftest import EXPECTED, XSS, chromium_binary, control_statuses, run_chromium
+from aslcheck.reports.render.html_data import Budget, allocate
+from tests.reports.conftest import (
+    EXPECTED,
+    XSS,
+    RunFactory,
+    bucket,
+    chromium_binary,
+    control_statuses,
+    run_chromium,
+    snapshot_of,
+)
 
 
 def test_registered_and_counts(run: RunResult) -> None:
@@ -30,7 +44,8 @@ def test_self_contained_and_escaped(run: RunResult) -> None:
     html = HtmlRenderer().render(run).decode()
     # No fetchable reference at all: only the SVG namespace URI, which is never fetched.
     assert not re.search(r'\s(src|href|action|poster|data)\s*=', html, re.I)
-    assert "url(" not in html and "@import" not in html
+    # url(...) only as a fragment reference to the SVG patterns defined in the page itself.
+    assert set(re.findall(r"url\(([^)]*)\)", html)) <= {"#pat-hatch", "#pat-dots"} and "@import" not in html
     assert set(re.findall(r"https?://[^\s\"'<)]+", html)) <= {"http://www.w3.org/2000/svg",
                                                              "https://tickets.example/IR-12"}
     # The attacker-controlled attribute value is escaped everywhere; only our own script tag exists.
@@ -111,3 +126,119 @@ def test_waived_findings_are_marked(run: RunResult) -> None:
     assert 'data-finding-waived="1"' not in html.split('id="control-R2-WA-1"', 1)[1].split("</section>", 1)[0]
     manual = html.split('id="control-R3-PR-1"', 1)[1].split("</section>", 1)[0]
     assert "Evidence: human attestation only" in manual
+
+
+# -- at scale: a bounded page, problems first ----------------------------------------------------------
+
+
+def _embedded_data(html: str) -> dict[str, Any]:
+    block = re.search(r'<script type="application/json" id="aslcheck-data">(.*?)</script>', html, re.S)
+    assert block, "no data block"
+    loaded: dict[str, Any] = json.loads(block.group(1))
+    return loaded
+
+
+def _huge(run: RunResult, n: int, evidence: int = 40) -> RunResult:
+    """``run`` with one check of the first control holding ``n`` findings (1 in 10 failing)."""
+    first = run.results[0]
+    findings = tuple(Finding(check=CheckId("rpt.s3.kms"), status=Status.FAIL if i % 10 == 0 else Status.PASS,
+                             reason=f"bucket {i} reason", resource=f"arn:aws:s3:::bulk-{i:07d}", kind="aws.s3.bucket",
+                             evidence={"blob": "x" * evidence, "i": i}) for i in range(n))
+    outcome = replace(first.checks[0], findings=findings)
+    return replace(run, results=(replace(first, checks=(outcome,)), *run.results[1:]))
+
+
+def test_allocate_is_fair_and_bounded() -> None:
+    assert allocate([5, 100, 100], 105) == [5, 50, 50]
+    assert allocate([0, 3], 10) == [0, 3]
+    assert allocate([10, 10, 10], 7) == [2, 2, 3] or sum(allocate([10, 10, 10], 7)) == 7
+    assert sum(allocate([1000] * 7, 100)) <= 100
+
+
+def test_page_size_is_bounded_by_the_budget_not_the_estate(run: RunResult) -> None:
+    tight = Budget(findings=2_000)
+    small, large = (HtmlRenderer(budget=tight).render(_huge(run, n)) for n in (30_000, 300_000))
+    assert len(large) < 1.05 * len(small)  # ten times the findings, the same page
+    large = HtmlRenderer().render(_huge(run, 300_000))
+    assert len(large) < 8_000_000
+    data = _embedded_data(large.decode())
+    rows = [r for c in data["checks"] for r in c["rows"]]
+    assert len(rows) <= Budget().findings
+    statuses = [data["statuses"][r[2]] for r in data["checks"][0]["rows"]]
+    assert statuses.count("fail") == 30_000  # every failure fits; then at most 100 passing
+    assert statuses.index("pass") == 30_000 and statuses.count("pass") == Budget().passing_per_check
+    html = large.decode()
+    assert 'data-findings="' in html and "Showing 20 of 300,000 findings" in html
+    # Worst case: every finding carries the largest evidence the page keeps; the byte budget holds.
+    heavy = HtmlRenderer(budget=Budget(bytes=2_000_000)).render(_huge(run, 50_000, evidence=5_000))
+    assert len(heavy) < 3 * 2_000_000 + 500_000
+
+
+def test_data_block_cannot_end_the_script_element(make_run: RunFactory) -> None:
+    evil = "</script><script>alert(1)</script><!--"
+    snap = snapshot_of(bucket(evil, encryption={"algorithm": evil, "key_manager": "CUSTOMER"}))
+    html = HtmlRenderer().render(make_run(snap)).decode()
+    assert "</script><script>alert(1)" not in html
+    assert html.count("<script>") == 1 and html.count("</script>") == 2  # the data block and our script
+    data = _embedded_data(html)
+    assert f"arn:aws:s3:::{evil}" in data["strings"]  # intact once parsed
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_status_is_never_colour_alone() -> None:
+    styles = {s: style(s) for s in ControlStatus}
+    assert len({st.glyph for st in styles.values()}) == len(styles) and all(st.glyph for st in styles.values())
+    assert len({st.label for st in styles.values()}) == len(styles)
+    inc, nat = styles[ControlStatus.INCONCLUSIVE], styles[ControlStatus.NOT_ATTESTED]
+    assert _contrast(inc.color, nat.color) >= 2.0  # apart in lightness, so apart in greyscale
+    assert {inc.pattern, nat.pattern} == {"hatch", "dots"}
+    css = (Path(__file__).resolve().parents[2] / "aslcheck/reports/render/templates/report.css").read_text()
+    for status, st in styles.items():
+        rule = re.search(r'\[data-badge="' + status.value + r'"\][^{]*\{([^}]*)\}', css)
+        assert rule, status
+        text = re.search(r"(?<![-\w])color:\s*(#[0-9a-f]{6})", rule.group(1))
+        assert _contrast(st.color, text.group(1) if text else "#ffffff") >= 4.5, status  # WCAG AA badge text
+    templates = Path(__file__).resolve().parents[2] / "aslcheck/reports/render/templates"
+    # headline, legend, control badges, findings
+    assert (templates / "report.html.j2").read_text().count('class="glyph"') >= 4
+
+
+def test_filtered_run_is_announced(run: RunResult) -> None:
+    filtered = replace(run, selection={"filtered": True, "filters": {"skip_checks": ["rpt.s3.kms"]},
+                                       "selected_controls": ["R2-EN-1"], "excluded_controls": ["R2-WA-1"],
+                                       "skipped_checks": {"rpt.s3.kms": "skipped by --skip-checks"}})
+    html = HtmlRenderer().render(filtered).decode()
+    assert 'data-filtered="1"' in html and "FILTERED RUN" in html and "--skip-checks rpt.s3.kms" in html
+    assert 'data-filtered="1"' not in HtmlRenderer().render(run).decode()
+
+
+@pytest.mark.chromium
+def test_search_and_resource_view_in_headless_chromium(run: RunResult, tmp_path: Path) -> None:
+    binary = chromium_binary()
+    page = tmp_path / "report.html"
+    page.write_bytes(HtmlRenderer().render(run))
+    url = page.as_uri()
+    dom = run_chromium(binary, tmp_path / "s1", "--dump-dom", url + "#q=weights-staging").stdout
+    hits = re.search(r'id="search-count"[^>]*data-hits="(\d+)" data-controls="(\d+)"', dom)
+    assert hits and int(hits.group(1)) >= 3 and int(hits.group(2)) >= 3, hits
+    visible = re.findall(r'<section class="control" id="control-([^"]+)"[^>]*>', dom)
+    hidden = re.findall(r'<section class="control" id="control-([^"]+)"[^>]*\shidden', dom)
+    assert set(visible) - set(hidden) and "R3-PR-1" in hidden  # a manual control has no such finding
+    nothing = run_chromium(binary, tmp_path / "s2", "--dump-dom", url + "#q=no-such-thing-anywhere").stdout
+    assert 'data-hits="0"' in nothing and 'data-visible="0"' in nothing
+    view = run_chromium(binary, tmp_path / "s3", "--dump-dom", url + "#view=resources&q=weights-").stdout
+    assert 'data-view="resources"' in view
+    count = re.search(r'id="resource-list" data-resources="(\d+)"', view)
+    assert count and int(count.group(1)) == 4  # the four weight buckets (access-logs is out of scope)
+    assert '<article class="resource" data-resource-status="fail">' in view
+    assert XSS not in view and "&lt;script&gt;alert(" in view  # the script wrote text, not markup

@@ -1,10 +1,17 @@
-"""Self-contained HTML report for auditors: summary charts, per-control evidence, status filters.
+"""Self-contained HTML report for auditors: summary charts, per-control evidence, filters, search.
 
 One file, no external assets: CSS and JavaScript are inlined and pinned by a Content-Security-
 Policy that allows only their hashes and no network at all, so it works offline and an injected
-script could not run. Everything from the run is rendered through Jinja2 with autoescaping.
-Without JavaScript every control is shown; with it, status filters appear. Printing opens every
-evidence block and drops the filters.
+script could not run. Everything from the run is rendered through Jinja2 with autoescaping, and
+the script builds rows with ``textContent`` only.
+
+It scales: the page embeds a bounded number of findings (:class:`~.html_data.Budget`, problems
+first) as a JSON data block and renders them a page at a time, so a 400k-resource run gives a
+page of a few MB; each check says how many findings it has and how many the page holds.
+Without JavaScript every control and the first page of each check's findings are shown; with it,
+status filters, paging, search and a by-resource view appear. Status is never conveyed by colour
+alone: every badge carries its label and a glyph, and INCONCLUSIVE and NOT_ATTESTED also differ
+in lightness and pattern (hatched vs dotted), so they stay apart in greyscale.
 """
 
 from __future__ import annotations
@@ -19,11 +26,11 @@ from typing import Any
 
 import jinja2
 
-from aslcheck.checks.interface import Status
 from aslcheck.controls.model import Waiver
 from aslcheck.errors import assert_never
 from aslcheck.reports.interface import Renderer
-from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, RunResult
+from aslcheck.reports.model import ControlResult, ControlStatus, RunResult
+from aslcheck.reports.render.html_data import Block, Budget, blocks, data_document, evidence_text, script_json
 
 ORDER = (ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.NOT_ATTESTED, ControlStatus.WAIVED,
          ControlStatus.PASS, ControlStatus.NOT_APPLICABLE)
@@ -43,10 +50,14 @@ HISTORY_POINTS = 30
 
 @dataclass(frozen=True)
 class Style:
-    """How a status looks."""
+    """How a status looks: never colour alone (label, glyph and, where colours are close, pattern)."""
 
     label: str
     color: str
+    glyph: str = ""
+    """Shown before the label (also in greyscale print)."""
+    pattern: str = "solid"
+    """``solid``, ``hatch`` (INCONCLUSIVE) or ``dots`` (NOT_ATTESTED) in swatches and chart bars."""
 
 
 def style(status: ControlStatus | str) -> Style:
@@ -57,17 +68,17 @@ def style(status: ControlStatus | str) -> Style:
         except ValueError:
             return Style(str(status).upper(), "#757575")
     if status is ControlStatus.PASS:
-        return Style("PASS", "#2e7d32")
+        return Style("PASS", "#1b7837", "\u2713")
     if status is ControlStatus.FAIL:
-        return Style("FAIL", "#c62828")
+        return Style("FAIL", "#c62828", "\u2717")
     if status is ControlStatus.INCONCLUSIVE:
-        return Style("INCONCLUSIVE", "#e0a100")
+        return Style("INCONCLUSIVE", "#e69f00", "?", "hatch")
     if status is ControlStatus.NOT_ATTESTED:
-        return Style("NOT ATTESTED", "#ef6c00")
+        return Style("NOT ATTESTED", "#0072b2", "\u270e", "dots")
     if status is ControlStatus.WAIVED:
-        return Style("WAIVED", "#6a1b9a")
+        return Style("WAIVED", "#7b3294", "\u2298")
     if status is ControlStatus.NOT_APPLICABLE:
-        return Style("N/A", "#9e9e9e")
+        return Style("N/A", "#8a8a8a", "\u2013")
     assert_never(status)
 
 
@@ -79,9 +90,15 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
+FINDING_GLYPHS = {"fail": "\u2717", "error": "?", "pass": "\u2713", "not_applicable": "\u2013"}
+"""Glyphs of finding and check statuses (the same shapes as the control statuses they roll up to)."""
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals["finding_glyph"] = lambda status: FINDING_GLYPHS.get(status, "")
+    return env
 
 
 class HtmlRenderer(Renderer):
@@ -90,9 +107,12 @@ class HtmlRenderer(Renderer):
     name = "html"
     filename = "report.html"
 
-    def __init__(self, history: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> None:
-        """``history``: control ID -> earlier ``(evaluatedAt, status)`` points, oldest first."""
+    def __init__(self, history: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+                 budget: Budget | None = None) -> None:
+        """``history``: control ID -> earlier ``(evaluatedAt, status)`` points, oldest first;
+        ``budget``: how many findings the page embeds (default :class:`Budget`)."""
         self.history = history
+        self.budget = budget or Budget()
 
     def render(self, run: RunResult) -> bytes:
         """The HTML bytes."""
@@ -100,19 +120,41 @@ class HtmlRenderer(Renderer):
         template = _environment().from_string(_asset("report.html.j2"))
         csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
                "img-src data:; base-uri 'none'; form-action 'none'")
+        table = blocks(run, self.budget)
+        embedded = sum(len(b.embedded) for b in table.values())
+        total = sum(b.total for b in table.values())
         html = template.render(
             run=run, css=css, js=js, csp=csp, tally=_tally(run), headline=_headline(run),
-            chart=_chart(run), domains=_domain_table(run),
-            controls=[_control(r, run.evaluated_at, self.history)
+            chart=_chart(run), domains=_domain_table(run), statuses=_legend(),
+            controls=[_control(r, run.evaluated_at, self.history, table, self.budget)
                       for r in sorted(run.results, key=lambda r: ORDER.index(r.status))],
-            errors=[_error(e) for e in run.collection_errors], has_history=self.history is not None,
+            errors=[_error(e) for e in run.collection_errors[:self.budget.errors]],
+            errors_total=len(run.collection_errors), has_history=self.history is not None,
+            data=script_json(data_document(run, table, self.budget)),
+            embedded=embedded, findings_total=total, selection=_selection(run),
         )
         return html.encode("utf-8")
 
 
 def _tally(run: RunResult) -> list[dict[str, Any]]:
     t = run.tally()
-    return [{"status": s.value, "label": style(s).label, "color": style(s).color, "count": t[s]} for s in ORDER]
+    return [{"status": s.value, "label": style(s).label, "color": style(s).color, "count": t[s],
+             "pattern": style(s).pattern} for s in ORDER]
+
+
+def _legend() -> list[dict[str, str]]:
+    return [{"status": s.value, "label": style(s).label, "glyph": style(s).glyph, "pattern": style(s).pattern}
+            for s in ORDER]
+
+
+def _selection(run: RunResult) -> dict[str, Any] | None:
+    if run.selection is None:
+        return None
+    rec = run.selection
+    return {"filters": ", ".join(f"--{k.replace('_', '-')} {v if isinstance(v, str) else ','.join(v)}"
+                                 for k, v in rec.get("filters", {}).items()),
+            "selected": len(rec.get("selected_controls", [])), "excluded": list(rec.get("excluded_controls", [])),
+            "skipped": dict(rec.get("skipped_checks", {}))}
 
 
 def _headline(run: RunResult) -> dict[str, str]:
@@ -120,9 +162,10 @@ def _headline(run: RunResult) -> dict[str, str]:
     for s in (ControlStatus.FAIL, ControlStatus.INCONCLUSIVE, ControlStatus.NOT_ATTESTED):
         if s in gating:
             n = sum(1 for r in run.results if r.gating and r.status is s)
-            return {"status": s.value, "label": style(s).label, "color": style(s).color,
+            return {"status": s.value, "label": style(s).label, "color": style(s).color, "glyph": style(s).glyph,
                     "text": f"{n} gating control(s) {style(s).label}"}
     return {"status": "pass", "label": "PASS", "color": style(ControlStatus.PASS).color,
+            "glyph": style(ControlStatus.PASS).glyph,
             "text": "every gating control passed, is waived or not applicable"}
 
 
@@ -138,7 +181,7 @@ def _row(label: str, results: Sequence[ControlResult], y: int) -> dict[str, Any]
             continue
         w = _BAR_W * n / total
         segments.append({"x": round(x, 2), "w": round(w, 2), "color": style(s).color, "n": n,
-                         "label": style(s).label, "status": s.value})
+                         "label": style(s).label, "status": s.value, "pattern": style(s).pattern})
         x += w
     return {"label": label, "y": y, "total": total, "segments": segments}
 
@@ -180,23 +223,28 @@ def _domain_table(run: RunResult) -> list[dict[str, Any]]:
     return out
 
 
-def _evidence(value: Mapping[str, Any]) -> str:
-    return json.dumps(dict(value), indent=2, sort_keys=True, ensure_ascii=False)
+def _evidence(value: Mapping[str, Any], limit: int) -> str:
+    text, cut = evidence_text(value, limit)
+    if cut:
+        return text + " \u2026 (cut; the full evidence is in results.json)"
+    return json.dumps(dict(value), indent=2, sort_keys=True, ensure_ascii=False) if text else ""
 
 
-_FINDING_ORDER = (Status.FAIL, Status.ERROR, Status.PASS, Status.NOT_APPLICABLE)
-
-
-def _check(o: CheckOutcome, waived: Callable[[str | None], bool]) -> dict[str, Any]:
+def _check(b: Block, waived: Callable[[str | None], bool], budget: Budget) -> dict[str, Any]:
+    o = b.outcome
+    first = b.embedded[:budget.first_page]
     return {
-        "id": o.check, "version": o.version, "status": o.status or "unknown", "note": o.note,
+        "key": b.key, "id": o.check, "version": o.version, "status": o.status or "unknown", "note": o.note,
+        "counts": [(s, b.counts[s]) for s in ("fail", "error", "pass", "not_applicable") if b.counts.get(s)],
+        "total": b.total, "embedded": len(b.embedded),
         "findings": [{
             "resource": f.resource or "(check-level)", "kind": f.kind, "status": f.status.value,
-            "waived": f.status in (Status.FAIL, Status.ERROR) and waived(f.resource),
-            "reason": f.reason, "evidence": _evidence(f.evidence) if f.evidence else "",
+            "waived": f.status.value in ("fail", "error") and waived(f.resource),
+            "reason": f.reason if len(f.reason) <= budget.reason_chars else f.reason[:budget.reason_chars] + " \u2026",
+            "evidence": _evidence(f.evidence, budget.evidence_chars) if f.evidence else "",
             "location": (f"{f.location.get('file')}:{f.location.get('start_line')}" if f.location else None),
-        } for f in sorted(o.findings, key=lambda f: _FINDING_ORDER.index(f.status))],
-        "errors": [_error(e) for e in o.errors],
+        } for f in first],
+        "errors": [_error(e) for e in o.errors[:budget.first_page]], "errors_total": len(o.errors),
     }
 
 
@@ -221,8 +269,8 @@ def _history(cid: str, current: ControlStatus, evaluated_at: str,
              "current": i == len(points) - 1} for i, (t, s) in enumerate(points)]
 
 
-def _control(r: ControlResult, evaluated_at: str,
-             history: Mapping[str, Sequence[tuple[str, str]]] | None) -> dict[str, Any]:
+def _control(r: ControlResult, evaluated_at: str, history: Mapping[str, Sequence[tuple[str, str]]] | None,
+             table: Mapping[int, Block], budget: Budget) -> dict[str, Any]:
     c = r.control
     st = style(r.status)
     whole = any(w.resource is None for w in r.waivers)
@@ -236,6 +284,7 @@ def _control(r: ControlResult, evaluated_at: str,
     att = r.attestation
     return {
         "id": c.id, "title": c.title, "status": r.status.value, "label": st.label, "color": st.color,
+        "severity": c.severity.value, "glyph": st.glyph,
         "level": c.level, "domain": c.domain, "domain_name": DOMAINS.get(c.domain, c.domain),
         "verification": c.verification.value, "optional": c.optional, "statement": c.statement,
         "reason": r.reason, "counts": r.counts, "remediation": c.remediation, "evidence_needed": c.evidence,
@@ -245,7 +294,7 @@ def _control(r: ControlResult, evaluated_at: str,
         "attestation": None if att is None else {
             "by": att.attested_by, "date": att.date.strftime("%Y-%m-%d"), "evidence": att.evidence,
             "expires": att.expires.strftime("%Y-%m-%d")},
-        "checks": [_check(o, waived) for o in r.checks],
+        "checks": [_check(table[id(o)], waived, budget) for o in r.checks],
         "open": r.status not in (ControlStatus.PASS, ControlStatus.NOT_APPLICABLE),
         "history": _history(c.id, r.status, evaluated_at, history),
     }

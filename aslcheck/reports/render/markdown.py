@@ -52,6 +52,14 @@ class MarkdownRenderer(Renderer):
             "",
             " · ".join(f"{s.value.replace('_', ' ')}: {tally[s]}" for s in ControlStatus),
             "",
+        ]
+        if run.selection is not None:
+            # NOTE: a PR comment of a filtered run must never read as the whole profile's result.
+            sel = run.selection
+            lines += [f"> **FILTERED RUN**, not a full-profile result: {len(sel.get('selected_controls', []))} "
+                      f"control(s) evaluated, {len(sel.get('excluded_controls', []))} left out, checks not run: "
+                      f"{', '.join(sorted(sel.get('skipped_checks', {}))) or 'none'}.", ""]
+        lines += [
             "Resources: distinct resources in scope. Findings: pass/fail/error (error = evidence missing).",
             "",
             "| Control | Level | Status | Resources | Findings (pass/fail/error) | Reason |",
