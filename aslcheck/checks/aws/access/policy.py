@@ -92,6 +92,7 @@ class Statement:
     problems: tuple[str, ...] = ()
     """Why the statement could not be fully understood (evaluates to MAYBE)."""
     _variables: bool = field(default=False, init=False, compare=False, repr=False)
+    _services: frozenset[str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def action_matches(self, action: str) -> bool:
         """Whether it applies to the lower-cased ``action``."""
@@ -103,6 +104,9 @@ class Statement:
 
     def services(self) -> frozenset[str] | None:
         """Service prefixes its Action names (``None``: could match any service)."""
+        return self._services
+
+    def _compute_services(self) -> frozenset[str] | None:
         if self.actions is None:
             return None
         out: set[str] = set()
@@ -140,6 +144,7 @@ class Statement:
     def __post_init__(self) -> None:
         pats = (self.resources or ()) + (self.not_resources or ())
         object.__setattr__(self, "_variables", any("${" in p for p in pats))
+        object.__setattr__(self, "_services", self._compute_services())
 
 
 def _as_list(value: Any) -> list[Any]:
