@@ -512,7 +512,8 @@ def _targeted(rnd: random.Random, i: int) -> SimCase:
         statements.append({**deny, "NotPrincipal": {"AWS": listed}})
     elif twist == "deny-unknown-key":
         statements.append({**deny, "Principal": "*", "Condition": rnd.choice([
-            {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}},
+            {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
             {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"Bool": {"aws:SecureTransport": "false"}}])})
     elif twist == "scp-deny":
         scps = ((FULL, _d({**{k: v for k, v in deny.items() if k != "Principal"},
