@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 from access_builders import snap
-from iamsim_corpus import SimCase, corpus
+from iamsim_case import SimCase
+from iamsim_corpus import corpus
 
 from aslcheck.checks.aws.access.directory import Directory
 from aslcheck.checks.aws.access.engine import Engine
