@@ -443,7 +443,7 @@ class Directory:
         """
         if not self.scp_complete:
             return "service control policies were not collected"
-        if self.scps and (account is None or account not in self.org_accounts):
+        if self.scps and (account is None or account not in self.org_accounts) and not self.org_listed:
             return f"account {account} is not in the organisation data"
         return None
 

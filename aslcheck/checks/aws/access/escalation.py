@@ -312,8 +312,12 @@ class Escalations:
         tk = self.tk
         for acct in sorted(tk.d.collected_accounts):
             part = "aws"
-            new_user = f"arn:{part}:iam::{acct}:user/new-escalation-user"
-            new_role = f"arn:{part}:iam::{acct}:role/new-escalation-role"
+            # NOTE: the creator picks the name, so each permission is asked for *some* name
+            # (a prefix request over the account's users or roles), never for one we invented.
+            users = f"arn:{part}:iam::{acct}:user/"
+            roles = f"arn:{part}:iam::{acct}:role/"
+            new_user = users + "new-escalation-user"
+            new_role = roles + "new-escalation-role"
             cands = {p.id: p for p in tk.any_holder((IAM_CREATE_USER, IAM_CREATE_ROLE), acct)}
             if not cands:
                 continue
@@ -326,18 +330,21 @@ class Escalations:
                 continue
             for c in cands.values():
                 make_user = _steps(
-                    (tk.can(c, tk.iam(IAM_CREATE_USER, new_user, acct)), IAM_CREATE_USER),
-                    (tk.can_any(c, [tk.iam(a, new_user, acct) for a in IAM_USER_CREDENTIALS[:2]]),
+                    (tk.can(c, tk.iam(IAM_CREATE_USER, users, acct, prefix=True)), IAM_CREATE_USER),
+                    (tk.can_any(c, [tk.iam(a, users, acct, prefix=True) for a in IAM_USER_CREDENTIALS[:2]]),
                      "credentials for it"),
-                    (tk.can_any(c, [tk.iam(a, new_user, acct) for a in IAM_USER_REWRITES]), "a policy for it"),
+                    (tk.can_any(c, [tk.iam(a, users, acct, prefix=True) for a in IAM_USER_REWRITES]),
+                     "a policy for it"),
                     (u_read, f"then, as the new user, {u_how}"))
                 if make_user.level is not Level.NO:
                     yield Entry(c, make_user, u_how, via=(new_user,))
                 if c.kind is PrincipalKind.ROOT:
                     continue  # the root user cannot assume roles
                 make_role = _steps(
-                    (tk.can(c, tk.iam(IAM_CREATE_ROLE, new_role, acct)), f"{IAM_CREATE_ROLE} trusting itself"),
-                    (tk.can_any(c, [tk.iam(a, new_role, acct) for a in IAM_ROLE_REWRITES]), "a policy for it"),
+                    (tk.can(c, tk.iam(IAM_CREATE_ROLE, roles, acct, prefix=True)),
+                     f"{IAM_CREATE_ROLE} trusting itself"),
+                    (tk.can_any(c, [tk.iam(a, roles, acct, prefix=True) for a in IAM_ROLE_REWRITES]),
+                     "a policy for it"),
                     (r_read, f"then, as the new role, {r_how}"))
                 if make_role.level is not Level.NO:
                     yield Entry(c, make_role, r_how, via=(new_role,))
