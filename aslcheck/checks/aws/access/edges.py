@@ -30,7 +30,7 @@ from aslcheck.checks.aws.access.actions import (
     LAMBDA_CODE,
     SSM_SHELLS,
 )
-from aslcheck.checks.aws.access.admits import is_restricting
+from aslcheck.checks.aws.access.admits import SOURCE_KEYS, is_restricting
 from aslcheck.checks.aws.access.model import Principal, PrincipalKind, Request
 from aslcheck.checks.aws.access.policy import Effect, Statement
 from aslcheck.checks.aws.access.routes import Edge, Toolkit
@@ -74,12 +74,9 @@ EXTERNAL_ENTRY: Mapping[str, str] = {
 }
 """Services through which people outside AWS IAM obtain the role."""
 
-_SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"})
-
-
 def pins_source(st: Statement) -> bool:
     """Whether the statement limits the calling service to named resources or accounts."""
-    return any(is_restricting(c, _SOURCE_KEYS) for c in st.conditions)
+    return any(is_restricting(c, SOURCE_KEYS) for c in st.conditions)
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,6 @@ class Escalations:
     def __init__(self, tk: Toolkit) -> None:
         self.tk = tk
         self._rewriters: tuple[Principal, ...] | None = None
-        self._self: dict[str, Verdict] = {}
 
     def entries(self, target: ReadTarget, reach: Reach) -> Iterator[Entry]:
         """Every escalation entry of ``target``."""
@@ -252,7 +251,6 @@ class Escalations:
         pending: list[Principal] = []
         for w in self._rewriters_all():
             own = self.rewrite(w, w)
-            self._self[w.id] = own
             if own.level is not Level.NO:
                 read, how = self._rewritten_read(w, w, target)
                 v = _steps((own, "rewrites its own permissions"), (read, f"then {how}"))

@@ -18,7 +18,6 @@ from aslcheck.checks.aws.access.directory import AttachedPolicy, Directory, Iden
 from aslcheck.checks.aws.access.engine import Engine
 from aslcheck.checks.aws.access.matching import arn_partition
 from aslcheck.checks.aws.access.model import (
-    NO,
     Level,
     Principal,
     PrincipalKind,
@@ -153,8 +152,3 @@ def label(v: Verdict, what: str) -> str:
     """``what`` with the statements that allow it."""
     why = "; ".join(v.steps)
     return f"{what} ({why})" if why else what
-
-
-def nothing() -> Verdict:
-    """The decided negative verdict (for readability at call sites)."""
-    return NO
