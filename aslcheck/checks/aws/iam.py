@@ -93,6 +93,12 @@ def _evidence(result: AccessResult, offending: Sequence[AccessPath]) -> dict[str
     }
 
 
+def _route(path: AccessPath, limit: int = 240) -> str:
+    """The first step of a path, shortened for a reason line (the evidence has every step)."""
+    text = path.steps[0] if path.steps else path.action
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _judge(ctx: CheckContext, cid: CheckId, res: Resource, result: AccessResult,
            offending: Sequence[AccessPath], who: str, ok: str, gaps: Sequence[str] = ()) -> Finding:
     """FAIL on a sure offending path, ERROR on conditional-only ones or gaps, else PASS."""
@@ -106,7 +112,7 @@ def _judge(ctx: CheckContext, cid: CheckId, res: Resource, result: AccessResult,
         first = sure[0]
         how = f" via {' -> '.join(first.via)}" if first.via else ""
         return ctx.finding(cid, res, Status.FAIL,
-                           f"{len(sure)} {who} can {action}, e.g. {first.principal}{how}", ev)
+                           f"{len(sure)} {who} can {action}, e.g. {first.principal}{how}: {_route(first)}", ev)
     if maybe:
         first = maybe[0]
         return ctx.finding(cid, res, Status.ERROR,
