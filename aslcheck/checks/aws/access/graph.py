@@ -178,6 +178,7 @@ class AccessAnalyzer:
         for req in target.reads:
             self._policy_principals(req, extra, notes)
         out: list[Entry] = []
+        certain: set[str] = set()
         for p in extra.values():
             self._known.setdefault(p.id, p)
         for req in target.reads:
@@ -187,11 +188,14 @@ class AccessAnalyzer:
             # (or Batch Operations) acting as a role uses it, so only such roles read through it.
             only = self._replicators() if req.action == S3_REPLICATION_READ else None
             for p in [*inside, *extra.values()]:
-                if only is not None and p.id not in only:
+                # NOTE: a principal that reads for certain through one action needs no other.
+                if p.id in certain or (only is not None and p.id not in only):
                     continue
                 verdict = self.engine.decide(p, req)
                 if verdict.level is not Level.NO:
                     out.append(Entry(p, verdict, req.action))
+                    if verdict.level is Level.YES:
+                        certain.add(p.id)
         # NOTE: the same principal may read through several actions; merge keeps the best.
         best = merge(out)
         reach = self._reach_for(avoided)
