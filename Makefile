@@ -20,6 +20,18 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 checkov: $(CHECKOV_VENV)/.installed
 
+# iam-simulate (AGPL), the oracle of the evaluator's differential test: installed from the
+# pinned lock file at test time, never vendored. Without npm the test skips and says so.
+IAMSIM := .cache/iam-simulate
+IAMSIM_SRC := tests/checks/aws_access/iamsim
+$(IAMSIM)/.installed: $(IAMSIM_SRC)/package.json $(IAMSIM_SRC)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  mkdir -p $(IAMSIM) && cp $(IAMSIM_SRC)/package.json $(IAMSIM_SRC)/package-lock.json $(IAMSIM)/ && \
+	  npm ci --prefix $(IAMSIM) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the iam-simulate differential test will be skipped"; fi
+
+iam-simulate: $(IAMSIM)/.installed
+
 # Prowler, only for the side-by-side benchmark: its own venv, never a dependency of the package.
 PROWLER_VENV := bench/.prowler-venv
 $(PROWLER_VENV)/.installed:
@@ -36,7 +48,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+unit: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(IAMSIM)/.installed
 	ASLCHECK_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -45,13 +45,19 @@ def _principal(rnd: random.Random) -> Any:
         "*", {"AWS": f"arn:aws:iam::{acct}:root"}, {"AWS": acct}, {"AWS": f"arn:aws:iam::{acct}:role/{name}"},
         {"AWS": f"arn:aws:sts::{acct}:assumed-role/{name}/sess"}, {"AWS": f"arn:aws:iam::{acct}:role/{name}*"},
         {"AWS": f"arn:aws:iam::{acct}:user/u{rnd.randrange(3)}"}, {"AWS": "*"}, {"Service": "ec2.amazonaws.com"},
-        {"AWS": "arn:aws:iam::999999999999:root"}, {"CanonicalUser": "abc"}, 42])
+        {"AWS": "arn:aws:iam::999999999999:root"}, {"CanonicalUser": "abc"}, 42,
+        {"Service": "lambda.amazonaws.com"}, {"Service": "rolesanywhere.amazonaws.com"}])
 
 
 def _statement(rnd: random.Random, resource_policy: bool) -> dict[str, Any]:
     st: dict[str, Any] = {"Effect": rnd.choice(["Allow", "Allow", "Allow", "Deny"])}
     st["Action"] = rnd.choice([["s3:GetObject"], ["s3:*"], ["*"], ["kms:Decrypt"], ["kms:*"], ["sts:AssumeRole"],
-                               ["s3:Get*", "kms:Decrypt"], ["ec2:Describe*"]])
+                               ["s3:Get*", "kms:Decrypt"], ["ec2:Describe*"],
+                               # escalation routes (issue 10, class 2) exercise the holder indexes
+                               ["iam:PassRole", "ec2:RunInstances"], ["iam:PutUserPolicy", "iam:PutRolePolicy"],
+                               ["s3:PutBucketPolicy"], ["kms:PutKeyPolicy", "kms:CreateGrant"],
+                               ["sts:GetFederationToken", "s3:GetObjectVersion"], ["iam:UpdateAssumeRolePolicy"],
+                               ["ssm:StartSession", "lambda:UpdateFunctionCode"], ["iam:CreateAccessKey"]])
     if rnd.random() < 0.1:
         st["NotAction"] = st.pop("Action")
     res = [_res_pattern(rnd) for _ in range(rnd.randrange(1, 3))]

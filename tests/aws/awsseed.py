@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,7 @@ class Lab:
     scp_id: str
     root_id: str
     permission_set_arn: str
+    function_arn: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,14 @@ def client(endpoint: str, service: str, region: str = REGION, sess: boto3.sessio
 def doc(*statements: dict[str, Any]) -> str:
     """A policy document with these statements."""
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def lambda_zip(source: str = "def handler(event, context):\n    return None\n") -> bytes:
+    """A deployment package holding ``index.py`` (moto stores it; nothing runs)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.py", source)
+    return buf.getvalue()
 
 
 def moto_api(endpoint: str, path: str, payload: dict[str, Any] | None = None) -> Any:
@@ -167,6 +178,12 @@ def seed_lab(endpoint: str, *, aws_managed: bool = False) -> Lab:
     iam.create_role(RoleName="broker", AssumeRolePolicyDocument=doc(
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/serving"},
          "Action": "sts:AssumeRole"}))
+    fn_role = iam.create_role(RoleName="broker-fn", AssumeRolePolicyDocument=doc(
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+         "Action": "sts:AssumeRole"}))["Role"]["Arn"]
+    function_arn = client(endpoint, "lambda").create_function(
+        FunctionName="broker", Runtime="python3.12", Role=fn_role, Handler="index.handler",
+        Code={"ZipFile": lambda_zip()})["FunctionArn"]
 
     logs = client(endpoint, "logs")
     log_group = "/aslcheck/audit"
@@ -250,4 +267,5 @@ def seed_lab(endpoint: str, *, aws_managed: bool = False) -> Lab:
         vpc_id=vpc, subnet_id=subnet, igw_id=igw, sg_id=sg, endpoint_id=endpoint_id, instance_id=instance,
         volume_id=volume, snapshot_id=snapshot, detector_id=detector, log_group=log_group, mfa_serial=mfa,
         access_key_id=access_key, scp_id=scp["Id"], root_id=root, permission_set_arn=ps_arn,
+        function_arn=function_arn,
     )

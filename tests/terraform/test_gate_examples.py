@@ -76,7 +76,43 @@ def test_planted_lines_are_marked_in_the_example() -> None:
         assert line <= len(text)
 
 
-def test_compliant_passes_every_evaluated_control(compliant: GateResult) -> None:
+def _fenced_org(tmp: Path) -> str:
+    """Live Organizations data (read from the management account): the examples' account is a
+    member whose SCP denies its root user everything."""
+    mgmt, org, member = "999999999999", "o-example", "111122223333"
+    def pol(name: str, doc: dict[str, object]) -> Resource:
+        return Resource("aws.organizations.policy", f"arn:aws:organizations::{mgmt}:policy/{org}/scp/{name}",
+                        "aws", {"type": "SERVICE_CONTROL_POLICY", "name": name, "document": doc,
+                                "targets": ["r-1", member] if name == "full" else ["r-1"]},
+                        None, mgmt, "global")
+    full = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    deny_root = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+                 "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}}}]}
+    acct = Resource("aws.organizations.account", f"arn:aws:organizations::{mgmt}:account/{org}/{member}", "aws",
+                    {"account_id": member, "parent_path": ["r-1"], "organization_id": org, "name": "prod"},
+                    None, mgmt, "global")
+    run = CollectorRun("aws", "test", (f"{mgmt}/global",),
+                       ("aws.organizations.account", "aws.organizations.policy"),
+                       "2026-11-27T00:00:00Z", "2026-11-27T00:00:01Z")
+    path = tmp / "org.json"
+    path.write_bytes(Snapshot(resources=(pol("full", full), pol("deny-root", deny_root), acct),
+                              runs=(run,)).canonical_bytes())
+    return str(path)
+
+
+def test_compliant_code_alone_cannot_fence_the_root_user(compliant: GateResult) -> None:
+    # Issue 10: the bucket owner's root user can always rewrite the bucket policy and can pass
+    # the serving role to EC2; only an SCP stops it, and SCPs are not in the code. The gate used
+    # to PASS here (a false PASS for a standalone account); it is now INCONCLUSIVE, never FAIL.
+    assert compliant.verdict is GateVerdict.INCONCLUSIVE, compliant.reasons
+    unsure = [c for c in compliant.controls if c.verdict is GateVerdict.INCONCLUSIVE]
+    assert unsure and not [c for c in compliant.controls if c.verdict is GateVerdict.FAIL]
+    assert all("no SCP fences the root user" in c.why for c in unsure), [c.why for c in unsure]
+
+
+def test_compliant_passes_every_evaluated_control(tmp_path: Path, catalog: Catalog, registry: Registry,
+                                                  config: Config, checkov: CachingRunner) -> None:
+    compliant = _gate(COMPLIANT, catalog, registry, config, checkov, _fenced_org(tmp_path))
     assert compliant.verdict is GateVerdict.PASS, compliant.reasons
     judged = {str(c.result.control.id): c.verdict for c in compliant.controls if c.verdict}
     assert set(judged.values()) == {GateVerdict.PASS}

@@ -21,14 +21,15 @@ from typing import Any
 from aslcheck.checks.aws.access import (
     AccessPath,
     AccessResult,
-    Request,
+    ReadTarget,
     Unevaluable,
     analyzer_for,
     bucket_read,
     key_decrypt,
     parse_policy,
 )
-from aslcheck.checks.aws.access.admits import admissions
+from aslcheck.checks.aws.access.admits import TrustEntry, admissions, trust_entries
+from aslcheck.checks.aws.access.edges import EXTERNAL_ENTRY, INVENTORIED
 from aslcheck.checks.aws.scope import is_human, matches_any, weight_buckets, weight_keys
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
@@ -40,14 +41,17 @@ USER = "aws.iam.user"
 ROLE = "aws.iam.role"
 IAM_ACCOUNT = "aws.iam.account"
 ACCESS_KINDS = (BUCKET, KEY, USER, "aws.iam.group", ROLE, "aws.iam.policy",
-                "aws.organizations.policy", "aws.organizations.account")
-"""Everything the effective-access analysis reads."""
+                "aws.organizations.policy", "aws.organizations.account", "aws.ec2.instance",
+                "aws.lambda.function")
+"""Everything the effective-access analysis reads (instances and functions: who can act as the
+roles they run as)."""
 _SHOWN = 25
 
 ROSTER = CheckId("aws.iam.weights_effective_access_within_roster")
 NO_HUMANS = CheckId("aws.iam.no_standing_human_weight_access")
 BROKER_TRUST = CheckId("aws.iam.broker_role_trust")
 BROKER_SESSION = CheckId("aws.iam.broker_max_session")
+READER_TRUST = CheckId("aws.iam.weight_reader_role_trust")
 HUMAN_MFA = CheckId("aws.iam.human_mfa")
 KEY_AGE = CheckId("aws.iam.access_key_age")
 _ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
@@ -55,7 +59,7 @@ _ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWi
 
 # -- effective access --------------------------------------------------------------------------
 
-def _weight_targets(ctx: CheckContext, cid: CheckId) -> Iterator[Finding | tuple[Resource, Request]]:
+def _weight_targets(ctx: CheckContext, cid: CheckId) -> Iterator[Finding | tuple[Resource, ReadTarget]]:
     """Each weight bucket/key as a request, or an ERROR finding when it cannot be evaluated."""
     buckets = weight_buckets(ctx.snapshot, ctx.config)
     keys = weight_keys(ctx.snapshot, ctx.config)
@@ -79,14 +83,20 @@ def _weight_targets(ctx: CheckContext, cid: CheckId) -> Iterator[Finding | tuple
 
 def _evidence(result: AccessResult, offending: Sequence[AccessPath]) -> dict[str, Any]:
     return {
-        "action": result.request.action,
-        "resource": result.request.display_resource,
+        "actions": list(result.target.actions),
+        "resource": result.target.display,
         "readers": [{"principal": p.principal, "conditional": p.conditional} for p in result.paths[:200]],
         "reader_count": len(result.paths),
         "offending": [p.to_json() for p in offending[:_SHOWN]],
         "offending_count": len(offending),
         "gaps": list(result.gaps),
     }
+
+
+def _route(path: AccessPath, limit: int = 240) -> str:
+    """The first step of a path, shortened for a reason line (the evidence has every step)."""
+    text = path.steps[0] if path.steps else path.action
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _judge(ctx: CheckContext, cid: CheckId, res: Resource, result: AccessResult,
@@ -97,12 +107,12 @@ def _judge(ctx: CheckContext, cid: CheckId, res: Resource, result: AccessResult,
     all_gaps = list(dict.fromkeys([*result.gaps, *gaps]))
     ev = _evidence(result, sure + maybe)
     ev["gaps"] = all_gaps
-    action = f"{result.request.action} on {result.request.display_resource}"
+    action = f"read {result.target.display}"
     if sure:
         first = sure[0]
         how = f" via {' -> '.join(first.via)}" if first.via else ""
         return ctx.finding(cid, res, Status.FAIL,
-                           f"{len(sure)} {who} can {action}, e.g. {first.principal}{how}", ev)
+                           f"{len(sure)} {who} can {action}, e.g. {first.principal}{how}: {_route(first)}", ev)
     if maybe:
         first = maybe[0]
         return ctx.finding(cid, res, Status.ERROR,
@@ -237,6 +247,105 @@ def broker_max_session(ctx: CheckContext) -> Iterator[Finding]:
                               f"sessions may last {value}s, above the {limit}s limit", ev)
         else:
             yield ctx.finding(BROKER_SESSION, item, Status.PASS, f"sessions last at most {value}s (limit {limit}s)", ev)
+
+
+# -- every weight-reader role (TP-1) ---------------------------------------------------------
+
+def _reader_roles(ctx: CheckContext) -> tuple[dict[str, list[str]], list[Finding]]:
+    """Roles that can read some weight resource (as readers or on the way) -> what they read."""
+    analyzer = analyzer_for(ctx.snapshot)
+    roles: dict[str, list[str]] = {}
+    others: list[Finding] = []
+    for item in _weight_targets(ctx, READER_TRUST):
+        if isinstance(item, Finding):
+            others.append(item)
+            continue
+        res, target = item
+        result = analyzer.analyse(target)
+        found = 0
+        for path in result.paths:
+            for pid in (path.principal, *path.via):
+                p = analyzer.directory.principals.get(pid)
+                if p is not None and p.id in analyzer.directory.trusts:
+                    roles.setdefault(pid, []).append(res.id)
+                    found += 1
+        if result.gaps:
+            others.append(ctx.finding(READER_TRUST, res, Status.ERROR,
+                                      f"the roles that can read it are not fully known: {result.gaps[0]}",
+                                      {"gaps": list(result.gaps)}))
+        elif not found:
+            others.append(ctx.finding(READER_TRUST, res, Status.NOT_APPLICABLE, "no role can read it"))
+    return roles, others
+
+
+def _entry_ok(e: TrustEntry, brokers: Sequence[str]) -> str | None:
+    """Why an admitted entry breaks two-party access (``None``: it does not)."""
+    if e.kind in ("aws", "federated", "everyone") and (e.narrowed or matches_any(e.entry, brokers)):
+        return None
+    if e.kind == "service":
+        if e.entry in EXTERNAL_ENTRY:
+            return f"{e.entry} ({EXTERNAL_ENTRY[e.entry]}) in {e.statement}"
+        if e.pins_source or e.entry in INVENTORIED:
+            return None
+        return f"{e.entry} without aws:SourceArn/aws:SourceAccount in {e.statement} (who drives it cannot be seen)"
+    return f"{e.entry} in {e.statement}"
+
+
+@check(READER_TRUST, kinds=ACCESS_KINDS, select=Select.ALL, primary_kinds=(ROLE, BUCKET, KEY),
+       params=("max_session_seconds",))
+def weight_reader_role_trust(ctx: CheckContext) -> Iterator[Finding]:
+    """Every role that can read weights (not only the declared broker roles) is entered only
+    through the broker, with sessions within ``max_session_seconds`` (issue 10, class 7).
+
+    Its trust policy may admit only ``access.broker_principals`` (directly, or narrowed to them
+    by an ``aws:PrincipalArn`` condition or a guarding Deny), and services that are not human
+    entry points: a service whose statement pins ``aws:SourceArn``/``aws:SourceAccount``, or
+    EC2 and Lambda, whose human entry points (``iam:PassRole`` with a launch, SSM on the
+    instance, the function's code) the effective-access checks follow and report. The account
+    root, ``*``, any other principal, IAM Roles Anywhere, or another unpinned service fails it,
+    even when the role is on the roster.
+    """
+    limit = ctx.config.param("max_session_seconds")
+    brokers = ctx.config.access.broker_principals
+    roles, others = _reader_roles(ctx)
+    yield from others
+    by_id = {r.id: r for r in ctx.snapshot.of_kind(ROLE)}
+    for rid in sorted(roles):
+        res = by_id[rid]
+        doc = res.attributes.get("trust_policy")
+        duration = res.attributes.get("max_session_duration")
+        ev: dict[str, Any] = {"reads": sorted(set(roles[rid])), "broker_principals": list(brokers),
+                              "max_session_duration": duration if "max_session_duration" in res.attributes
+                              else "<not collected>", "max_session_seconds": limit}
+        if doc is None:
+            yield ctx.finding(READER_TRUST, res, Status.ERROR, "trust policy not collected", ev)
+            continue
+        policy = parse_policy(doc)
+        if policy.problems:
+            yield ctx.finding(READER_TRUST, res, Status.ERROR,
+                              f"trust policy unreadable: {'; '.join(policy.problems)}", ev)
+            continue
+        entries = trust_entries(policy, lambda arn: matches_any(arn, brokers))
+        bad = [bad_why for e in entries if (bad_why := _entry_ok(e, brokers)) is not None]
+        ev["admitted"] = [f"{e.entry} ({e.statement})" for e in entries]
+        ev["offending"] = bad
+        long = isinstance(duration, int) and not isinstance(duration, bool) and limit is not None \
+            and duration > limit
+        if bad or long:
+            reasons = [f"trust policy admits {bad[0]}" + (f" and {len(bad) - 1} more" if len(bad) > 1 else "")] \
+                if bad else []
+            reasons += [f"sessions may last {duration}s, above the {limit}s limit"] if long else []
+            yield ctx.finding(READER_TRUST, res, Status.FAIL, f"reads weights, but {'; '.join(reasons)}", ev)
+        elif limit is None:
+            yield ctx.finding(READER_TRUST, res, Status.ERROR, "parameter max_session_seconds is not set", ev)
+        elif not isinstance(duration, int) or isinstance(duration, bool):
+            yield ctx.finding(READER_TRUST, res, Status.ERROR, "max_session_duration not collected", ev)
+        elif not entries:
+            yield ctx.finding(READER_TRUST, res, Status.PASS, "reads weights; its trust policy admits no one", ev)
+        else:
+            yield ctx.finding(READER_TRUST, res, Status.PASS,
+                              f"reads weights; entered only through the broker or non-human services, "
+                              f"sessions at most {duration}s", ev)
 
 
 # -- human credentials -----------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from aslcheck.checks.aws.access.actions import S3_OBJECT_READS
+from aslcheck.checks.aws.access.policy import Effect, Statement, parse_policy
 from aslcheck.checks.aws.basics import (
     KMS_KEY_KIND,
     MISSING,
@@ -16,9 +18,7 @@ from aslcheck.checks.aws.basics import (
     account_of,
     as_list,
     conditions,
-    glob_covers_all_under,
     has_wildcard,
-    iam_glob,
     is_everyone,
     is_positive_match,
     missing,
@@ -374,63 +374,70 @@ DENY_INSECURE_TRANSPORT = CheckId("aws.s3.weights_deny_insecure_transport")
 VPCE_RESTRICTED = CheckId("aws.s3.weights_vpce_restricted")
 
 
-def _denies_everyone(stmt: Mapping[str, Any]) -> bool:
-    return (stmt.get("Effect") == "Deny" and "NotPrincipal" not in stmt
-            and is_everyone(stmt.get("Principal")))
+def _everyone_denies(doc: Any) -> tuple[Statement, ...]:
+    """Readable Deny statements whose Principal is everyone (``*`` or ``{"AWS": "*"}``)."""
+    return tuple(st for st in parse_policy(doc).statements
+                 if st.effect is Effect.DENY and not st.problems and st.not_principal is None
+                 and st.principal is not None and st.principal.wildcard)
 
 
-def _covers_action(stmt: Mapping[str, Any], action: str) -> bool:
-    if "Action" in stmt:
-        return any(iam_glob(str(p), action, fold=True) for p in as_list(stmt["Action"]))
-    if "NotAction" in stmt:
-        return not any(iam_glob(str(p), action, fold=True) for p in as_list(stmt["NotAction"]))
-    return False
+def _uncovered(stmts: tuple[Statement, ...], arn: str) -> list[str]:
+    """The object reads (:data:`S3_OBJECT_READS`) no statement denies on every object of the bucket.
+
+    NOTE(issue 10, class 1): a Deny protects the weights only if it covers every action that
+    yields object bytes; statements may share the work (one per action).
+    """
+    return [a for a in S3_OBJECT_READS
+            if not any(st.action_matches(a.lower()) and st.resource_applies(arn + "/", True, certain=True)
+                       for st in stmts)]
 
 
-def _covers_objects(stmt: Mapping[str, Any], arn: str) -> bool:
-    # NotResource statements are not credited: proving they cover every object is not worth it.
-    return any(glob_covers_all_under(str(p), arn + "/") for p in as_list(stmt.get("Resource")))
-
-
-def _covers_bucket(stmt: Mapping[str, Any], arn: str) -> bool:
-    return any(iam_glob(str(p), arn) for p in as_list(stmt.get("Resource")))
+def _is_tls_clause(st: Statement) -> bool:
+    if len(st.conditions) != 1:
+        return False
+    c = st.conditions[0]
+    return (c.operator.lower() in ("bool", "boolifexists") and c.key.lower() == "aws:securetransport"
+            and tuple(v.lower() for v in c.values) == ("false",))
 
 
 @check(DENY_INSECURE_TRANSPORT, kinds=(BUCKET,), select=Select.WEIGHTS)
 def deny_insecure_transport(ctx: CheckContext) -> Iterator[Finding]:
-    """The bucket policy denies every principal ``s3:GetObject`` (or ``s3:*``) on the bucket
-    and all its objects when ``aws:SecureTransport`` is false, with no other condition."""
+    """The bucket policy denies every principal every object read (``s3:GetObject``,
+    ``GetObjectVersion``, ``GetObjectTorrent``, ``GetObjectVersionTorrent``, or ``s3:*``) on all
+    its objects, and requests on the bucket itself, when ``aws:SecureTransport`` is false, with
+    no other condition."""
     for res in ctx.resources:
         doc = res.attributes.get("policy", MISSING)
         if doc is MISSING:
             yield _not_collected(ctx, DENY_INSECURE_TRANSPORT, res, ["policy"])
             continue
         arn = bucket_arn(res)
-        found = None
-        for i, stmt in enumerate(statements(doc)):
-            conds = conditions(stmt)
-            tls = (len(conds) == 1 and conds[0].operator == "Bool" and not conds[0].set_prefix
-                   and conds[0].key == "aws:securetransport" and conds[0].values == ("false",))
-            if (tls and _denies_everyone(stmt) and _covers_action(stmt, "s3:GetObject")
-                    and _covers_bucket(stmt, arn) and _covers_objects(stmt, arn)):
-                found = stmt_label(stmt, i)
-                break
-        ev = {"policy": doc, "matching_statement": found}
-        if found:
+        tls = tuple(st for st in _everyone_denies(doc) if _is_tls_clause(st))
+        uncovered = _uncovered(tls, arn)
+        bucket_ok = any(st.resource_applies(arn, False, certain=True) for st in tls)
+        found = [st.ref for st in tls]
+        ev = {"policy": doc, "matching_statements": found, "uncovered_reads": uncovered,
+              "covers_bucket": bucket_ok, "reads_required": list(S3_OBJECT_READS)}
+        if not uncovered and bucket_ok:
             yield ctx.finding(DENY_INSECURE_TRANSPORT, res, Status.PASS,
-                              f"{found} denies requests without TLS", ev)
+                              f"{', '.join(found)} deny(ies) every read without TLS", ev)
+        elif tls:
+            gaps = ", ".join(uncovered) if uncovered else f"requests on {arn} itself"
+            yield ctx.finding(DENY_INSECURE_TRANSPORT, res, Status.FAIL,
+                              f"the TLS Deny ({', '.join(found)}) leaves {gaps} allowed without TLS", ev)
         else:
             yield ctx.finding(DENY_INSECURE_TRANSPORT, res, Status.FAIL,
-                              "no statement denies every principal s3:GetObject on the bucket "
+                              "no statement denies every principal the object reads on the bucket "
                               "and its objects when aws:SecureTransport is false", ev)
 
 
-_NEGATED = ("StringNotEquals", "StringNotLike")
+_NEGATED = ("stringnotequals", "stringnotlike", "stringnotequalsifexists", "stringnotlikeifexists")
 
 
 @check(VPCE_RESTRICTED, kinds=(BUCKET,), select=Select.WEIGHTS)
 def vpce_restricted(ctx: CheckContext) -> Iterator[Finding]:
-    """When approved VPC endpoints are declared, the bucket policy denies ``s3:GetObject`` on
+    """When approved VPC endpoints are declared, the bucket policy denies every object read
+    (``s3:GetObject``, ``GetObjectVersion``, ``GetObjectTorrent``, ``GetObjectVersionTorrent``) on
     every object to requests not arriving through one of them."""
     approved = list(ctx.config.scope.approved_vpc_endpoints)
     for res in ctx.resources:
@@ -444,32 +451,35 @@ def vpce_restricted(ctx: CheckContext) -> Iterator[Finding]:
             yield _not_collected(ctx, VPCE_RESTRICTED, res, ["policy"])
             continue
         arn = bucket_arn(res)
-        found, near = None, []
-        for i, stmt in enumerate(statements(doc)):
-            if not (_denies_everyone(stmt) and _covers_action(stmt, "s3:GetObject")
-                    and _covers_objects(stmt, arn)):
+        good: list[Statement] = []
+        near: list[str] = []
+        for st in _everyone_denies(doc):
+            vpce = [c for c in st.conditions if c.key.lower() == "aws:sourcevpce"]
+            if not vpce:
                 continue
-            conds = conditions(stmt)
-            vpce = [c for c in conds if c.key == "aws:sourcevpce"]
-            if len(conds) != 1 or len(vpce) != 1:
-                if vpce:
-                    near.append(f"{stmt_label(stmt, i)} has further conditions that narrow the deny")
+            if len(st.conditions) != 1:
+                near.append(f"{st.ref} has further conditions that narrow the deny")
                 continue
             c = vpce[0]
             extra = [v for v in c.values if has_wildcard(v) or v not in approved]
-            if c.operator not in _NEGATED or c.set_prefix:
-                near.append(f"{stmt_label(stmt, i)} uses {c.operator} on aws:SourceVpce")
+            if c.operator.lower() not in _NEGATED:
+                near.append(f"{st.ref} uses {c.operator} on aws:SourceVpce")
             elif extra:
-                near.append(f"{stmt_label(stmt, i)} also lets through endpoints {extra}")
+                near.append(f"{st.ref} also lets through endpoints {extra}")
             else:
-                found = stmt_label(stmt, i)
-                break
-        ev = {"policy": doc, "approved_vpc_endpoints": approved, "matching_statement": found,
-              "near_misses": near}
-        if found:
+                good.append(st)
+        uncovered = _uncovered(tuple(good), arn)
+        found = [st.ref for st in good]
+        ev = {"policy": doc, "approved_vpc_endpoints": approved, "matching_statements": found,
+              "near_misses": near, "uncovered_reads": uncovered, "reads_required": list(S3_OBJECT_READS)}
+        if good and not uncovered:
             yield ctx.finding(VPCE_RESTRICTED, res, Status.PASS,
-                              f"{found} denies reads not through an approved VPC endpoint", ev)
+                              f"{', '.join(found)} deny(ies) every read not through an approved VPC endpoint", ev)
+        elif good:
+            yield ctx.finding(VPCE_RESTRICTED, res, Status.FAIL,
+                              f"the endpoint Deny ({', '.join(found)}) leaves {', '.join(uncovered)} allowed "
+                              "outside the approved VPC endpoints", ev)
         else:
-            why = "; ".join(near) if near else "no statement denies s3:GetObject outside the " \
+            why = "; ".join(near) if near else "no statement denies the object reads outside the " \
                                                 "approved VPC endpoints"
             yield ctx.finding(VPCE_RESTRICTED, res, Status.FAIL, why, ev)

@@ -22,6 +22,7 @@ from aslcheck.inventories.aws import (
     guardduty,
     iam,
     kms,
+    lambda_functions,
     logs,
     org,
     s3,
@@ -50,7 +51,7 @@ from aslcheck.inventories.interface import CollectionRequest, InventoryError, ut
 from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
 
 MODULES: tuple[ModuleType, ...] = (s3, iam, org, sso, kms, cloudtrail, logs, cloudwatch, vpc,
-                                   ec2, guardduty)
+                                   ec2, guardduty, lambda_functions)
 """Every service module, each with ``KINDS``, ``OPERATIONS``, ``SCOPE`` and ``plan()``."""
 
 ORGANIZATION_MODULES: frozenset[ModuleType] = frozenset({org, sso})

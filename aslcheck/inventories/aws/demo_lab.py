@@ -388,6 +388,12 @@ def _describe(account: str, weight_key: str, roles: dict[str, str], net: _Networ
           for check in ("aws.iam.no_standing_human_weight_access",
                         "aws.iam.weights_effective_access_within_roster")
           for target in (prod, weight_key)),
+        # The lab is a standalone account: no SCP can fence its root user, which can always
+        # rewrite a bucket policy that denies it (only the KMS key policy holds it off).
+        *(Planted(check, scratch, "the root user can rewrite the bucket policy that denies it "
+                  "(s3:PutBucketPolicy) and read the SSE-S3 copy")
+          for check in ("aws.iam.no_standing_human_weight_access",
+                        "aws.iam.weights_effective_access_within_roster")),
         Planted("aws.iam.human_mfa", roles["bob"], "bob has a console password and no MFA"),
         Planted("aws.iam.human_mfa", f"arn:aws:iam::{account}:root",
                 "the root user has no MFA (moto cannot enable root MFA; a real lab must)"),
@@ -437,9 +443,6 @@ def _describe(account: str, weight_key: str, roles: dict[str, str], net: _Networ
     for check in ("aws.iam.broker_role_trust", "aws.iam.broker_max_session"):
         good(check, roles["weights-broker"], "trusts only the broker; 1 h sessions")
     good("aws.iam.human_mfa", roles["alice"], "virtual MFA device")
-    for check in ("aws.iam.no_standing_human_weight_access",
-                  "aws.iam.weights_effective_access_within_roster"):
-        good(check, scratch, "no identity policy names it; the root user is denied")
     for principal in (roles["alice"], roles["bob"], f"arn:aws:iam::{account}:root"):
         good("aws.iam.access_key_age", principal, "no access keys")
     return DemoLab(account=account, region=REGION, weight_buckets=(prod, scratch),

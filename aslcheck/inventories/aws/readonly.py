@@ -122,6 +122,8 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         # GuardDuty.
         "guardduty:ListDetectors": "guardduty:ListDetectors",
         "guardduty:GetDetector": "guardduty:GetDetector",
+        # Lambda (which role each function runs as).
+        "lambda:ListFunctions": "lambda:ListFunctions",
     }
 )
 """Allowed operation (``<botocore service name>:<API operation>``) -> IAM action it needs."""

@@ -17,6 +17,12 @@ data "aws_iam_policy_document" "training_trust" {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
     }
+    # Only this account's SageMaker jobs may use the role (no confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = ["111122223333"]
+    }
   }
 }
 

@@ -14,13 +14,16 @@ resource "aws_kms_alias" "weights" {
 }
 
 data "aws_iam_policy_document" "weights_key" {
+  # Administration without kms:PutKeyPolicy or kms:CreateGrant: either would let the deployer
+  # give itself Decrypt (a key-policy change goes through the two-party break-glass path).
   statement {
     sid    = "KeyAdministration"
     effect = "Allow"
     actions = [
-      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-      "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+      "kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Update*",
+      "kms:Revoke*", "kms:Disable*", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+      "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+      "kms:CancelKeyDeletion",
     ]
     resources = ["*"]
     principals {

@@ -37,4 +37,6 @@ locals {
     aws_iam_role.weights_access.arn,
   ]
   deployer_role = "arn:aws:iam::111122223333:role/terraform-deployer"
+  # Every call that returns object bytes: a Deny that misses one leaves the weights readable.
+  object_reads = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent", "s3:GetObjectVersionTorrent"]
 }

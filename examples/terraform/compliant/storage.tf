@@ -70,7 +70,7 @@ data "aws_iam_policy_document" "weights_bucket" {
   statement {
     sid       = "DenyReadsOutsideApprovedEndpoint"
     effect    = "Deny"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    actions   = local.object_reads
     resources = ["${aws_s3_bucket.weights.arn}/*"]
     principals {
       type        = "*"
@@ -85,7 +85,7 @@ data "aws_iam_policy_document" "weights_bucket" {
   statement {
     sid       = "DenyReadsOutsideRoster"
     effect    = "Deny"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    actions   = local.object_reads
     resources = ["${aws_s3_bucket.weights.arn}/*"]
     principals {
       type        = "*"

@@ -15,6 +15,7 @@ STRANGER = "333333333333"
 REGION = "us-east-1"
 ORG = "o-abc123"
 WEIGHT_TAGS = {"asl:asset": "model-weights"}
+IAM_ENTITIES = ("aws.iam.user", "aws.iam.group", "aws.iam.role", "aws.iam.policy")
 Doc = dict[str, Any]
 
 
@@ -202,8 +203,15 @@ FULL_ACCESS = doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
 
 def snap(*resources: Resource, errors: Iterable[CollectionError] = (), kinds: Iterable[str] | None = None,
          ended: str = "2026-01-01T00:01:00Z") -> Snapshot:
-    """A snapshot from one aws run listing every kind it holds (or ``kinds``) completely."""
-    listed = set(kinds) if kinds is not None else {r.kind for r in resources}
+    """A snapshot from one aws run listing every kind it holds (or ``kinds``) completely.
+
+    IAM entities are listed by one sweep, so holding any of them lists all four. Organizations
+    policies are always listed (a standalone account lists none: no SCP applies), so the root
+    user's reach is decided unless ``kinds`` says otherwise.
+    """
+    listed = set(kinds) if kinds is not None else {r.kind for r in resources} | {"aws.organizations.policy"}
+    if kinds is None and listed & set(IAM_ENTITIES):
+        listed |= set(IAM_ENTITIES)
     run = CollectorRun("aws", "test", (ACCT,), tuple(sorted(listed)), "2026-01-01T00:00:00Z", ended)
     return Snapshot(resources=tuple(resources), errors=tuple(errors), runs=(run,))
 

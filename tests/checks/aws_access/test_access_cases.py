@@ -107,8 +107,15 @@ CASES = [
                                                       Principal=aws(user_arn("member"))))),
           org_account(ACCT, ["r-1", "ou-1"]), org_account(MGMT, ["r-1"]),
           org_policy("full", FULL_ACCESS, ["r-1", "ou-1", ACCT, MGMT]),
-          org_policy("nos3", doc(deny("s3:GetObject")), ["r-1"])),
+          org_policy("nos3", doc(deny("s3:GetObject*")), ["r-1"])),
          bucket_arn("weights"), {user_arn("member"): "no", root(ACCT): "no"}),
+    # Issue 10 class 1: the case above used to deny only s3:GetObject and answered "no" for the
+    # root user, a false certainty: GetObjectVersion yields the same bytes.
+    Case("an SCP denying only s3:GetObject leaves s3:GetObjectVersion",
+         "Actions, resources, and condition keys for Amazon S3 (GetObjectVersion)",
+         (_reader("member"), bucket("weights"), org_account(ACCT, ["r-1"]),
+          org_policy("full", FULL_ACCESS, ["r-1", ACCT]), org_policy("nos3", doc(deny("s3:GetObject")), ["r-1"])),
+         bucket_arn("weights"), {user_arn("member"): "no", root(ACCT): "yes"}),
     Case("SCPs do not affect the management account",
          "Service control policies (SCPs) (AWS Organizations User Guide)",
          (user("boss", inline={"p": doc(allow_st("s3:GetObject", "arn:aws:s3:::mgmt-weights/*"))}, account=MGMT),
@@ -152,19 +159,24 @@ CASES = [
          "IAM JSON policy elements: NotAction",
          (user("notiam", inline={"p": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}),
           user("nots3", inline={"p": doc({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})}),
+          user("nots3iam", inline={"p": doc({"Effect": "Allow", "NotAction": ["s3:*", "iam:*"], "Resource": "*"})}),
           bucket("weights")),
-         bucket_arn("weights"), {user_arn("notiam"): "yes", user_arn("nots3"): "no"}),
+         # nots3 used to be "no": a false certainty, NotAction s3:* allows iam:PutUserPolicy on
+         # itself (issue 10 class 2), so it can grant itself the read.
+         bucket_arn("weights"), {user_arn("notiam"): "yes", user_arn("nots3"): "yes", user_arn("nots3iam"): "no"}),
     Case("NotPrincipal deny spares only principals listed with their account",
          "IAM JSON policy elements: NotPrincipal",
          (_reader("bob"), _reader("alice"), _reader("bob2"),
           bucket("weights", policy=doc(
               {"Effect": "Deny", "NotPrincipal": aws(user_arn("bob"), root()), "Action": "s3:*", "Resource": W}))),
          bucket_arn("weights"), {user_arn("bob"): "yes", user_arn("alice"): "no", user_arn("bob2"): "no"}),
-    Case("NotPrincipal deny without the account ARN denies the listed principal too",
+    # Issue 13 item 2: this used to answer "no" (certain deny); AWS documents that such a Deny
+    # may deny the whole account or not depending on the service, so the answer is "maybe".
+    Case("NotPrincipal deny without the account ARN may or may not deny the listed principal",
          "IAM JSON policy elements: NotPrincipal",
-         (_reader("bob"), bucket("weights", policy=doc(
+         (_reader("bob"), _reader("eve"), bucket("weights", policy=doc(
              {"Effect": "Deny", "NotPrincipal": aws(user_arn("bob")), "Action": "s3:*", "Resource": W}))),
-         bucket_arn("weights"), {user_arn("bob"): "no"}),
+         bucket_arn("weights"), {user_arn("bob"): "conditional", user_arn("eve"): "no"}),
     Case("wildcard principal narrowed by aws:PrincipalArn",
          "AWS global condition context keys (aws:PrincipalArn)",
          (role("serving", trust=trusting(root())), role("intruder", trust=trusting(root())),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 from access_builders import (
     ACCT,
+    FULL_ACCESS,
     REGION,
     allow,
     aws,
@@ -24,6 +25,8 @@ from access_builders import (
     grant,
     key_arn,
     kms_key,
+    org_account,
+    org_policy,
     role,
     role_arn,
     root,
@@ -49,7 +52,14 @@ BROKER = role_arn("broker")
 BROKER_SVC = role_arn("broker-service")
 NO_ROOT = deny("s3:GetObject", "arn:aws:s3:::*/*", Principal="*",
                Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}})
-"""Bucket-policy statement keeping the (human) root user out."""
+"""Bucket-policy statement keeping the (human) root user out of direct reads. It is not enough
+alone: the bucket owner's root user can always rewrite the bucket policy, and it can pass the
+serving role to EC2 (see FENCED)."""
+FENCED = (org_account(ACCT, ["r-1"]), org_policy("full", FULL_ACCESS, ["r-1", ACCT]),
+          org_policy("no-root", doc(deny("*", "*", Condition={
+              "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}})), ["r-1"]))
+"""ACCT as a member account whose SCP denies its root user everything (how ASL-3 accounts fence
+the one human credential IAM cannot restrict)."""
 
 
 def key_for(*principals: str, **kw: object) -> Resource:
@@ -117,20 +127,25 @@ ROWS = [
     Row("aws.iam.no_standing_human_weight_access", "empty: no weight bucket or key",
         (bucket("scratch", weights=False), alice_reads), {}),
     Row("aws.iam.no_standing_human_weight_access", "pass: humans reach weights only via the broker",
-        (wbucket("weights", NO_ROOT), key_for(SERVING, BROKER), serving,
+        (*FENCED, wbucket("weights", NO_ROOT), key_for(SERVING, BROKER), serving,
          role("broker", trust=trusting(user_arn("alice")), inline={"p": doc(READ, DECRYPT)}),
          user("alice", inline={"p": doc(allow("sts:AssumeRole", BROKER))})),
         {Status.PASS: {bucket_arn("weights"), KEY}}),
     Row("aws.iam.no_standing_human_weight_access", "fail: a human can act as the broker principal",
-        (wbucket("weights", NO_ROOT), key_for(SERVING, BROKER), serving, broker,
+        (*FENCED, wbucket("weights", NO_ROOT), key_for(SERVING, BROKER), serving, broker,
          role("broker-service", trust=trusting(root()), inline={"p": doc(allow("sts:AssumeRole", BROKER))}),
          user("alice", inline={"p": doc(allow("sts:AssumeRole", BROKER_SVC))})),
         {Status.FAIL: {bucket_arn("weights"), KEY}}),
     Row("aws.iam.no_standing_human_weight_access", "fail: a user reads directly",
-        (wbucket("weights", NO_ROOT), key_for(SERVING), serving, alice_reads),
+        (*FENCED, wbucket("weights", NO_ROOT), key_for(SERVING), serving, alice_reads),
         {Status.FAIL: {bucket_arn("weights")}, Status.PASS: {KEY}}, evidence=("offending",)),
-    Row("aws.iam.no_standing_human_weight_access", "mixed: root reads one bucket, an SSO role another, MFA-gated",
-        (wbucket("weights-a"),
+    Row("aws.iam.no_standing_human_weight_access",
+        "fail: the root user of an unfenced account (bucket-policy Deny or not) passes the serving role to EC2",
+        (wbucket("weights", NO_ROOT), key_for(SERVING), serving),
+        {Status.FAIL: {bucket_arn("weights"), KEY}}, evidence=("offending",)),
+    Row("aws.iam.no_standing_human_weight_access", "mixed: a user reads one bucket, an SSO role another, MFA-gated",
+        (*FENCED, wbucket("weights-a"),
+         user("carol", inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights-a/*"))}),
          wbucket("weights-b", NO_ROOT),
          wbucket("weights-c", NO_ROOT, allow("s3:GetObject", "arn:aws:s3:::weights-c/*", Principal=aws(
              user_arn("bob")), Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})),
@@ -157,6 +172,37 @@ ROWS = [
                    broker_principals=(BROKER_SVC,))),
     Row("aws.iam.broker_role_trust", "error: no broker principals declared", (broker,), {Status.ERROR: {BROKER}},
         cfg=config(brokers=(BROKER,))),
+    # -- every weight-reader role (TP-1, issue 10 class 7) ------------------------------------
+    Row("aws.iam.weight_reader_role_trust", "empty: no weight bucket or key",
+        (bucket("scratch", weights=False), serving, broker), {}),
+    Row("aws.iam.weight_reader_role_trust", "pass: serving (EC2), broker (broker principal), broker service (Lambda)",
+        (*FENCED, wbucket(), key_for(SERVING, BROKER), serving, broker, broker_svc),
+        {Status.PASS: {SERVING, BROKER, BROKER_SVC}}, evidence=("admitted", "offending", "reads")),
+    Row("aws.iam.weight_reader_role_trust", "fail: a rostered reader role trusts the account root",
+        (*FENCED, wbucket(), key_for(SERVING), serving,
+         role("analyst", trust=trusting(root()), inline={"p": doc(READ)})),
+        {Status.PASS: {SERVING}, Status.FAIL: {role_arn("analyst")}},
+        cfg=config(roster=(SERVING, role_arn("analyst")), brokers=(BROKER,), broker_principals=(BROKER_SVC,))),
+    Row("aws.iam.weight_reader_role_trust", "mixed: long sessions, Roles Anywhere, unpinned and pinned SageMaker, "
+        "wildcard narrowed to the broker, trust not collected, a bucket no role reads",
+        (*FENCED, wbucket(), key_for(), bucket("weights-2", kms_key=KEY),
+         role("long", trust=trusting(services=["ec2.amazonaws.com"]), max_session=43200,
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))}),
+         role("anywhere", trust=trusting(services=["rolesanywhere.amazonaws.com"]),
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))}),
+         role("sm-open", trust=trusting(services=["sagemaker.amazonaws.com"]),
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))}),
+         role("sm-pinned", trust=trusting(services=["sagemaker.amazonaws.com"],
+                                          condition={"StringEquals": {"aws:SourceAccount": ACCT}}),
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))}),
+         role("guarded", trust=trusting("*", condition={"ArnEquals": {"aws:PrincipalArn": BROKER_SVC}}),
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))}),
+         role("blind", trust=doc(), drop=("trust_policy",),
+              inline={"p": doc(allow("s3:GetObject", "arn:aws:s3:::weights/*"))})),
+        {Status.FAIL: {role_arn("long"), role_arn("anywhere"), role_arn("sm-open")},
+         Status.PASS: {role_arn("sm-pinned"), role_arn("guarded")},
+         Status.ERROR: {role_arn("blind"), bucket_arn("weights")},
+         Status.NOT_APPLICABLE: {bucket_arn("weights-2"), KEY}}),
     # -- broker max session -----------------------------------------------------------------
     Row("aws.iam.broker_max_session", "empty: no broker declared", (broker,), {Status.ERROR: {"<check>"}},
         cfg=config()),
@@ -288,7 +334,7 @@ def test_every_check_has_empty_pass_fail_and_mixed_rows() -> None:
     for cid in ids:
         kinds = {r.name.split(":")[0] for r in ROWS if r.check == cid}
         assert {"empty", "pass", "fail", "mixed"} <= kinds, (cid, kinds)
-    assert len(ids) == 10
+    assert len(ids) == 11
 
 
 def test_offending_path_evidence_names_the_route() -> None:

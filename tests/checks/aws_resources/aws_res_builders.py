@@ -100,7 +100,7 @@ def good_policy(name: str, vpces: tuple[str, ...] = ("vpce-1",), key: str = KEY_
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DenyInsecure", "Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
          "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject"],
+        {"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject*"],
          "Resource": [f"{arn}/*"], "Condition": {"StringNotEquals": {"aws:SourceVpce": list(vpces)}}},
         {"Sid": "DenyOtherEncryption", "Effect": "Deny", "Principal": "*", "Action": ["s3:PutObject"],
          "Resource": [f"{arn}/*"],

@@ -64,7 +64,7 @@ def test_seed_creates_the_lab(moto_url: str, lab: demo_lab.DemoLab) -> None:
     s3 = _session().client("s3", endpoint_url=moto_url)
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert {demo_lab.PROD_BUCKET, demo_lab.SCRATCH_BUCKET, demo_lab.LOGS_BUCKET} <= names
-    assert len(lab.violations) == len(lab.violation_pairs()) == 11
+    assert len(lab.violations) == len(lab.violation_pairs()) == 13
     assert not lab.violation_pairs() & lab.compliant_pairs()
     assert all(p.check_id in REGISTRY or p.check_id.startswith(("aws.iam.", "aws.kms."))
                for p in lab.violations + lab.compliant)

@@ -7,11 +7,14 @@ identity policies (inline, managed, via groups), permission boundaries, resource
 NotAction/NotResource/NotPrincipal, cross-account rules and role assumption chains. Conditions
 the snapshot cannot decide make a path *conditional*; they never remove access.
 
-Modules: :mod:`.matching` (wildcards), :mod:`.policy` (statements), :mod:`.conditions`,
-:mod:`.context` (known condition keys), :mod:`.directory` (snapshot index), :mod:`.engine`
-(one request), :mod:`.targets` (bucket/key requests), :mod:`.graph` (assumption walk).
+Modules: :mod:`.actions` (the canonical read and escalation action sets), :mod:`.matching`
+(wildcards), :mod:`.policy` (statements), :mod:`.conditions`, :mod:`.context` (known condition
+keys), :mod:`.directory` (snapshot index), :mod:`.engine` (one request), :mod:`.targets`
+(bucket/key read targets), :mod:`.routes`, :mod:`.edges` and :mod:`.escalation` (ways to become
+a principal or give oneself a read), :mod:`.graph` (the walk).
 """
 
+from aslcheck.checks.aws.access.actions import KMS_READS, S3_OBJECT_READS, S3_READS
 from aslcheck.checks.aws.access.graph import AccessAnalyzer, analyzer_for
 from aslcheck.checks.aws.access.model import (
     AccessPath,
@@ -19,6 +22,7 @@ from aslcheck.checks.aws.access.model import (
     Level,
     Principal,
     PrincipalKind,
+    ReadTarget,
     Request,
     Verdict,
 )
@@ -27,7 +31,10 @@ from aslcheck.checks.aws.access.targets import DECRYPT, READ_OBJECT, Unevaluable
 
 __all__ = [
     "DECRYPT",
+    "KMS_READS",
     "READ_OBJECT",
+    "S3_OBJECT_READS",
+    "S3_READS",
     "AccessAnalyzer",
     "AccessPath",
     "AccessResult",
@@ -35,6 +42,7 @@ __all__ = [
     "Policy",
     "Principal",
     "PrincipalKind",
+    "ReadTarget",
     "Request",
     "Unevaluable",
     "Verdict",

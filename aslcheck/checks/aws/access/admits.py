@@ -121,3 +121,53 @@ def wildcard_statements(policy: Policy) -> tuple[tuple[Statement, bool], ...]:
         if open_to_all or st.problems:
             out.append((st, not st.problems and any(is_restricting(c) for c in st.conditions)))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class TrustEntry:
+    """One principal entry a trust policy admits for ``sts:AssumeRole*``."""
+
+    entry: str
+    """The entry as written (an ARN, ``*``, a service or provider, ``NotPrincipal ...``)."""
+    statement: str
+    """The statement that admits it."""
+    kind: str
+    """``aws``, ``service``, ``federated``, ``canonical``, ``everyone`` or ``unreadable``."""
+    pins_source: bool = False
+    """Services: whether the statement pins ``aws:SourceArn``/``aws:SourceAccount``/``aws:SourceOrgID``."""
+    narrowed: bool = False
+    """AWS entries: whether a condition or a guarding Deny limits it to allowed ARNs."""
+
+
+ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
+"""Actions through which a trust policy admits callers."""
+SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"})
+"""Condition keys that pin which resource a calling service acts for."""
+
+
+def trust_entries(policy: Policy, allowed: Callable[[str], bool]) -> tuple[TrustEntry, ...]:
+    """Every entry the trust policy admits, with how each statement narrows it."""
+    out: list[TrustEntry] = []
+    guarded = any(denies_all_but(policy, a.lower(), allowed) for a in ASSUME_ACTIONS)
+    for st in policy.statements:
+        if st.effect is not Effect.ALLOW:
+            continue
+        if st.problems:
+            out.append(TrustEntry(f"unreadable {st.ref}: {'; '.join(st.problems)}", st.ref, "unreadable"))
+            continue
+        if not any(st.action_matches(a.lower()) for a in ASSUME_ACTIONS):
+            continue
+        if st.not_principal is not None or st.principal is None:
+            what = "NotPrincipal (everyone except the listed)" if st.not_principal else "<no Principal>"
+            out.append(TrustEntry(what, st.ref, "everyone", narrowed=guarded))
+            continue
+        spec = st.principal
+        narrowed = guarded or pins_principal(st, allowed)
+        pinned = any(is_restricting(c, SOURCE_KEYS) for c in st.conditions)
+        if spec.wildcard:
+            out.append(TrustEntry("*", st.ref, "everyone", narrowed=narrowed))
+        out.extend(TrustEntry(v, st.ref, "aws", narrowed=narrowed) for v in spec.aws)
+        out.extend(TrustEntry(v, st.ref, "service", pins_source=pinned) for v in spec.services)
+        out.extend(TrustEntry(v, st.ref, "federated", narrowed=narrowed) for v in spec.federated)
+        out.extend(TrustEntry(v, st.ref, "canonical") for v in spec.canonical)
+    return tuple(out)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from aslcheck.checks.aws.access.directory import Directory
 from aslcheck.checks.aws.access.matching import glob_match, has_wildcard
 from aslcheck.checks.aws.access.model import PrincipalKind, Request
-from aslcheck.checks.aws.access.policy import Effect
+from aslcheck.checks.aws.access.policy import Effect, Statement
 
 
 def _head(pattern: str) -> str:
@@ -40,25 +40,48 @@ def _head(pattern: str) -> str:
     return pattern[:cut]
 
 
-class _IdentitySide:
-    """For one action: who holds an identity Allow, indexed by the literal head of its Resource."""
+class _Statements:
+    """Every identity-side Allow statement of the directory, grouped by the service its Action names.
 
-    def __init__(self, d: Directory, action: str) -> None:
+    NOTE: built once; each per-action index then scans only the statements of that action's
+    service (and those whose Action could name any service), not every policy of every principal.
+    """
+
+    def __init__(self, d: Directory) -> None:
         self.always: set[str] = set()
-        heads: dict[str, list[str]] = {}
+        self.by_service: dict[str, list[tuple[str, Statement]]] = {}
+        self.anywhere: list[tuple[str, Statement]] = []
         for pid, ident in d.identities.items():
             if ident.gaps or any(att.policy.problems for att in ident.policies):
                 self.always.add(pid)
                 continue
             for att in ident.policies:
-                for st in att.policy.relevant(action):
+                for st in att.policy.statements:
                     if st.effect is not Effect.ALLOW:
                         continue
-                    if st.problems or st.uses_variables() or st.resources is None:
-                        self.always.add(pid)
-                        continue
-                    for pattern in st.resources:
-                        heads.setdefault(_head(pattern), []).append(pid)
+                    svcs = st.services()
+                    if svcs is None:
+                        self.anywhere.append((pid, st))
+                    else:
+                        for svc in svcs:
+                            self.by_service.setdefault(svc, []).append((pid, st))
+
+
+class _IdentitySide:
+    """For one action: who holds an identity Allow, indexed by the literal head of its Resource."""
+
+    def __init__(self, stmts: _Statements, action: str) -> None:
+        self.always: set[str] = set(stmts.always)
+        heads: dict[str, list[str]] = {}
+        svc = action.partition(":")[0]
+        for pid, st in (*stmts.by_service.get(svc, ()), *stmts.anywhere):
+            if not st.action_matches(action):
+                continue
+            if st.problems or st.uses_variables() or st.resources is None:
+                self.always.add(pid)
+                continue
+            for pattern in st.resources:
+                heads.setdefault(_head(pattern), []).append(pid)
         self.heads = heads
         self.sorted_heads = sorted(heads)
 
@@ -97,13 +120,16 @@ class ReaderIndex:
                 if p.account is not None and p.name is not None:
                     self._roles_by_name.setdefault((p.account, p.name), []).append(pid)
         self._identity: dict[str, _IdentitySide] = {}
+        self._statements: _Statements | None = None
 
     def candidates(self, req: Request) -> list[str] | None:
         """Principal IDs to evaluate, in directory order; ``None`` means every principal."""
         action = req.action.lower()
         side = self._identity.get(action)
         if side is None:
-            side = self._identity[action] = _IdentitySide(self.d, action)
+            if self._statements is None:
+                self._statements = _Statements(self.d)
+            side = self._identity[action] = _IdentitySide(self._statements, action)
         out = side.candidates(req.resource, req.is_prefix)
         out.update(self._no_identity)
         if req.policy is not None:

@@ -14,8 +14,9 @@ from aslcheck.checks.aws.access.conditions import ContextValue, Excluded, Missin
 from aslcheck.checks.aws.access.directory import Directory
 from aslcheck.checks.aws.access.model import Principal, PrincipalKind, Request
 
-_IAM = (PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.ROOT)
-_TYPE = {PrincipalKind.USER: "User", PrincipalKind.ROLE: "AssumedRole", PrincipalKind.ROOT: "Account"}
+_IAM = (PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.ROOT, PrincipalKind.FEDERATED_USER)
+_TYPE = {PrincipalKind.USER: "User", PrincipalKind.ROLE: "AssumedRole", PrincipalKind.ROOT: "Account",
+         PrincipalKind.FEDERATED_USER: "FederatedUser"}
 
 
 def _tag(tags: Mapping[str, str] | None, name: str) -> ContextValue:
@@ -44,10 +45,14 @@ class RequestContext:
     def lookup(self, key: str) -> ContextValue:
         """Value(s) of a lower-cased condition key."""
         p = self.principal
+        extra = self.request.context
+        if extra is not None and key in extra:
+            return extra[key]
         if key == "aws:securetransport":
             self.asked_transport = True
             return ("true" if self.secure_transport else "false",)
         if key.startswith("aws:principaltag/"):
+            # NOTE: federated-user sessions carry the tags their caller passes: unknown.
             if p.kind in (PrincipalKind.USER, PrincipalKind.ROLE):
                 return _tag(p.tags, key.split("/", 1)[1])
             return Missing.ABSENT if p.kind in (PrincipalKind.ROOT, PrincipalKind.SERVICE) else Missing.UNKNOWN
@@ -117,7 +122,8 @@ class RequestContext:
         p = self.principal
         if p.kind is PrincipalKind.USER:
             return (p.name,) if p.name else Missing.UNKNOWN
-        return Missing.ABSENT if p.kind in (PrincipalKind.ROLE, PrincipalKind.ROOT) else Missing.UNKNOWN
+        absent = (PrincipalKind.ROLE, PrincipalKind.ROOT, PrincipalKind.FEDERATED_USER)
+        return Missing.ABSENT if p.kind in absent else Missing.UNKNOWN
 
     def is_service(self) -> ContextValue:
         """``aws:PrincipalIsAWSService``."""

@@ -25,7 +25,9 @@ IAM_ACCOUNT = "aws.iam.account"
 ORG_POLICY = "aws.organizations.policy"
 ORG_ACCOUNT = "aws.organizations.account"
 IAM_KINDS = (USER, GROUP, ROLE, POLICY, IAM_ACCOUNT)
-"""Kinds whose presence marks an account's IAM as collected."""
+"""Kinds whose presence shows an account's IAM was read (completely or not)."""
+ENTITY_KINDS = (USER, GROUP, ROLE, POLICY)
+"""Kinds that must be listed completely for an account's principals to be known."""
 
 _MISSING: Any = object()
 
@@ -99,18 +101,40 @@ class Directory:
         """Users and roles per account."""
         self.notes: list[str] = []
         """Directory-level data gaps that can only remove access (reported as caveats)."""
+        self.groups_of: dict[str, tuple[str, ...]] = {}
+        """Group ARNs of each user."""
+        self.group_policies: dict[str, tuple[AttachedPolicy, ...]] = {}
+        """Policies of each group (labelled as seen through membership)."""
+        self.managed_of: dict[str, tuple[str, ...]] = {}
+        """Managed policy ARNs attached to each user or role (directly or through its groups)."""
+        self.boundary_of: dict[str, str] = {}
+        """Permissions boundary ARN of each user or role that has one."""
+        self.profile_roles: dict[str, tuple[str, ...]] = {}
+        """Instance-profile ARN -> roles in it."""
         self._externals: dict[str, Principal] = {}
         self._parsed: dict[str, Policy] = {}
         managed = self._managed(snapshot)
+        self._managed_docs = managed
         groups = {g.id: g for g in snapshot.of_kind(GROUP)}
-        accounts: dict[str, str] = {}
+        self.all_groups: dict[str, tuple[AttachedPolicy, ...]] = {}
+        """Every collected group's policies (as a member would get them)."""
+        for gid, gres in groups.items():
+            gpols: list[AttachedPolicy] = []
+            self._collect(gres, gid, managed, f" (via group {gid})", gpols, [])
+            self.all_groups[gid] = tuple(gpols)
+        accounts = self._accounts(snapshot)
+        self.collected_accounts: frozenset[str] = frozenset(a for a, why in accounts.items() if why is None)
+        """Accounts whose IAM principals are all in the snapshot (listed completely)."""
+        self.incomplete_accounts: dict[str, str] = {a: why for a, why in accounts.items() if why is not None}
+        """Accounts whose IAM was read or expected but not listed completely, with why: their
+        principals cannot be told apart, so a policy naming them is undecidable (issue 10, class 3)."""
+        partitions: dict[str, str] = {}
         for kind in IAM_KINDS:
             for res in snapshot.of_kind(kind):
-                if res.account and not res.id.startswith("arn:aws:iam::aws:"):
-                    accounts.setdefault(res.account, arn_partition(res.id))
-        self.collected_accounts: frozenset[str] = frozenset(accounts)
-        """Accounts whose IAM principals are in the snapshot."""
-        for acct, part in sorted(accounts.items()):
+                if res.account:
+                    partitions.setdefault(res.account, arn_partition(res.id))
+        for acct in sorted(self.collected_accounts):
+            part = partitions.get(acct, "aws")
             arn = root_arn(acct, part)
             self.principals[arn] = Principal(arn, PrincipalKind.ROOT, acct)
         for res in snapshot.of_kind(USER):
@@ -118,6 +142,40 @@ class Directory:
         for res in snapshot.of_kind(ROLE):
             self._add_role(res, managed)
         self._org(snapshot)
+
+    @staticmethod
+    def _accounts(snapshot: Snapshot) -> dict[str, str | None]:
+        """Every account whose IAM was read or expected -> ``None`` if listed completely, else why not.
+
+        Expected: an account with IAM resources, or one an AWS collector run targeted. Complete:
+        no listing error for its IAM entity kinds and, for AWS runs, users and roles among the
+        kinds the run listed completely. NOTE: Terraform code declares only the principals it
+        manages; the gate adds its own listing error when the roster admits an account root.
+        """
+        seen: dict[str, bool] = {}
+        for kind in IAM_KINDS:
+            for res in snapshot.of_kind(kind):
+                if res.account and not res.id.startswith("arn:aws:iam::aws:"):
+                    seen[res.account] = seen.get(res.account, False) or res.source == "aws"
+        for run in snapshot.runs:
+            if run.name == "aws":
+                for target in run.targets:
+                    acct = target.split("/", 1)[0]
+                    if acct.isdigit():
+                        seen[acct] = True
+        listed = snapshot.kinds_collected()
+        aws_listed = USER in listed and ROLE in listed
+        broken: dict[str | None, str] = {}
+        for e in snapshot.errors:
+            if e.resource is None and (e.kind in ENTITY_KINDS or (e.kind is None and e.source == "aws")):
+                broken.setdefault(e.account, f"was not listed completely ({e.operation}: {e.code})")
+        out: dict[str, str | None] = {}
+        for acct, from_aws in seen.items():
+            why = broken.get(acct) or broken.get(None)
+            if why is None and from_aws and not aws_listed:
+                why = "was not listed (users and roles are not among the kinds collected)"
+            out[acct] = why
+        return out
 
     # -- IAM -------------------------------------------------------------------------------
 
@@ -143,7 +201,8 @@ class Directory:
         return hit
 
     def _collect(self, res: Resource, owner: str, managed: Mapping[str, Policy | None],
-                 suffix: str, policies: list[AttachedPolicy], gaps: list[str]) -> None:
+                 suffix: str, policies: list[AttachedPolicy], gaps: list[str],
+                 arns: list[str] | None = None) -> None:
         inline = _attr(res, "inline_policies")
         if not isinstance(inline, Mapping):
             gaps.append(f"inline policies of {owner} not collected")
@@ -155,6 +214,8 @@ class Directory:
         if not isinstance(attached, list):
             gaps.append(f"attached policies of {owner} not collected")
             return
+        if arns is not None:
+            arns.extend(str(a) for a in attached)
         for arn in attached:
             pol = managed.get(arn)
             if pol is None:
@@ -178,18 +239,25 @@ class Directory:
                   groups: Mapping[str, Resource]) -> None:
         policies: list[AttachedPolicy] = []
         gaps: list[str] = []
-        self._collect(res, res.id, managed, "", policies, gaps)
+        arns: list[str] = []
+        self._collect(res, res.id, managed, "", policies, gaps, arns)
         member_of = _attr(res, "groups")
         if not isinstance(member_of, list):
             gaps.append(f"group membership of {res.id} not collected")
         else:
+            self.groups_of[res.id] = tuple(str(g) for g in member_of)
             for g in member_of:
                 group = groups.get(g)
                 if group is None:
                     gaps.append(f"group {g} of {res.id} not collected")
                 else:
-                    self._collect(group, g, managed, f" (via group {g})", policies, gaps)
+                    mark = len(policies)
+                    self._collect(group, g, managed, f" (via group {g})", policies, gaps, arns)
+                    self.group_policies.setdefault(str(g), tuple(policies[mark:]))
+        self.managed_of[res.id] = tuple(dict.fromkeys(arns))
         boundary, bgap, has_b = self._boundary(res, managed)
+        if has_b:
+            self.boundary_of[res.id] = str(res.attributes["permissions_boundary"])
         name = _attr(res, "name")
         account = res.account or arn_account(res.id)
         self.principals[res.id] = Principal(
@@ -202,8 +270,16 @@ class Directory:
     def _add_role(self, res: Resource, managed: Mapping[str, Policy | None]) -> None:
         policies: list[AttachedPolicy] = []
         gaps: list[str] = []
-        self._collect(res, res.id, managed, "", policies, gaps)
+        arns: list[str] = []
+        self._collect(res, res.id, managed, "", policies, gaps, arns)
+        self.managed_of[res.id] = tuple(dict.fromkeys(arns))
         boundary, bgap, has_b = self._boundary(res, managed)
+        if has_b:
+            self.boundary_of[res.id] = str(res.attributes["permissions_boundary"])
+        profiles = _attr(res, "instance_profiles")
+        if isinstance(profiles, list):
+            for prof in profiles:
+                self.profile_roles[str(prof)] = (*self.profile_roles.get(str(prof), ()), res.id)
         doc = _attr(res, "trust_policy")
         trust = None if doc is _MISSING or doc is None else self._parse(doc)
         self.trusts[res.id] = RoleTrust(trust, f"trust policy of {res.id}")
@@ -251,6 +327,35 @@ class Directory:
             hit = Principal(ident, kind, account)
             self._externals[ident] = hit
         return hit
+
+    def group_members_policies(self, group: str) -> tuple[AttachedPolicy, ...] | None:
+        """Policies a member of ``group`` gets from it (``None``: the group was not collected)."""
+        return self.group_policies.get(group)
+
+    def managed_policy(self, arn: str) -> Policy | None:
+        """A collected managed policy document."""
+        return self._managed_docs.get(arn)
+
+    def federation_session(self, user: str) -> Principal:
+        """The federated-user session a user gets from ``sts:GetFederationToken``.
+
+        It has the user's permissions (its identity policies, including groups, and boundary:
+        evaluate it with the user's identity) but the principal ARN
+        ``arn:PART:sts::ACCT:federated-user/NAME``; the caller picks the name, the user's own
+        name stands for it.
+        """
+        base = self.principals[user]
+        ident = f"arn:{arn_partition(user)}:sts::{base.account}:federated-user/{base.name or 'session'}"
+        hit = self._externals.get(ident)
+        if hit is None:
+            hit = Principal(ident, PrincipalKind.FEDERATED_USER, base.account, base.name, None,
+                            has_boundary=base.has_boundary)
+            self._externals[ident] = hit
+        return hit
+
+    def canonical(self, canonical_id: str) -> Principal:
+        """An S3 canonical user."""
+        return self._external(canonical_id, PrincipalKind.CANONICAL, None)
 
     def anonymous(self) -> Principal:
         """Anyone outside the collected accounts, including unauthenticated callers."""
@@ -300,6 +405,9 @@ class Directory:
                                  parse_policy(doc))
             for t in targets:
                 table.setdefault(str(t), []).append(att)
+        self.scp_complete: bool = ORG_POLICY in snapshot.kinds_collected() and not any(
+            e.kind in (ORG_POLICY, None) and e.source == "aws" for e in snapshot.errors)
+        """Whether SCPs and RCPs were listed completely (a standalone account lists none)."""
         listed = ORG_ACCOUNT in snapshot.kinds_collected() and not any(
             e.kind in (ORG_ACCOUNT, None) for e in snapshot.errors)
         self.org_listed: bool = listed and bool(self.org_accounts)
@@ -325,6 +433,19 @@ class Directory:
             # do not affect the management account.
             return None, None
         return oa.path, None
+
+    def scps_unknown(self, account: str | None) -> str | None:
+        """Why the SCPs that apply to ``account`` are unknown, or ``None`` when they are known.
+
+        NOTE: the root user has no identity policies; only SCPs limit it in its own account.
+        Where they were not collected, whatever the root user can do is undecided (a Terraform
+        plan, or a scan without Organizations data), not certain.
+        """
+        if not self.scp_complete:
+            return "service control policies were not collected"
+        if self.scps and (account is None or account not in self.org_accounts) and not self.org_listed:
+            return f"account {account} is not in the organisation data"
+        return None
 
     def org_id(self, account: str) -> str | None:
         """Organisation of an account, when listed."""

@@ -19,6 +19,13 @@ entities", and the KMS Developer Guide pages "Key policies in AWS KMS" and "Gran
    (and, per "Update a role trust policy", a trust policy naming a user) but not grants to a
    *user ARN*, a *role session ARN*, or a wildcard principal narrowed by ``aws:PrincipalArn``.
 5. KMS grants allow the grantee like a policy would.
+6. Requests with no resource policy at all (:attr:`Service.IAM`: IAM, STS federation, EC2
+   launches, SSM, Lambda code) are allowed by the caller's own account's identity policies only.
+
+Where AWS's answer depends on something offline data cannot tell, the verdict is MAYBE with
+the reason: a Deny naming one assumed-role *session* denies only that session (the caller
+chooses the session name); a NotPrincipal Deny listing a principal without its account ARN
+"may deny the whole account or not depending on the service" (issue 13).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from collections.abc import Iterable, Iterator
 
 from aslcheck.checks.aws.access.conditions import Tri, evaluate_conditions, substitute
 from aslcheck.checks.aws.access.context import RequestContext
-from aslcheck.checks.aws.access.directory import AttachedPolicy, Directory
+from aslcheck.checks.aws.access.directory import AttachedPolicy, Directory, Identity
 from aslcheck.checks.aws.access.matching import arn_partition
 from aslcheck.checks.aws.access.model import (
     NO,
@@ -49,12 +56,14 @@ from aslcheck.checks.aws.access.model import (
 from aslcheck.checks.aws.access.policy import (
     Effect,
     MatchKind,
+    NotPrincipalMatch,
     Statement,
-    exempt_from_not_principal,
     match_principal,
+    not_principal_match,
+    sessions_named,
 )
 
-_IAM_CALLERS = (PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.ROOT)
+_IAM_CALLERS = (PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.ROOT, PrincipalKind.FEDERATED_USER)
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
@@ -91,20 +100,26 @@ class Engine:
 
     def __init__(self, directory: Directory) -> None:
         self.d = directory
-        self._memo: dict[tuple[str, tuple[str, str, bool]], Verdict] = {}
-        self._grant_index: dict[tuple[str, str, bool], dict[str, list[Grant]]] = {}
+        self._memo: dict[tuple[str, str, tuple[str, str, bool, str]], Verdict] = {}
+        self._grant_index: dict[tuple[str, str, bool, str], dict[str, list[Grant]]] = {}
 
-    def decide(self, p: Principal, req: Request) -> Verdict:
-        """Whether ``p`` can make ``req`` (YES / MAYBE with conditions / NO), with the reasons."""
-        key = (p.id, req.key)
+    def decide(self, p: Principal, req: Request, *, identity: Identity | None = None,
+               tag: str = "") -> Verdict:
+        """Whether ``p`` can make ``req`` (YES / MAYBE with conditions / NO), with the reasons.
+
+        ``identity`` replaces the principal's identity side (an escalation's rewritten
+        policies); ``tag`` names that replacement in the memo.
+        """
+        key = (p.id, tag, req.key)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
         ctx = RequestContext(self.d, p, req, secure_transport=True)
-        v = self._evaluate(p, req, ctx)
+        v = self._evaluate(p, req, ctx, identity)
         if v.level is not Level.YES and ctx.asked_transport:
             # The caller picks TLS or not; access exists if either choice gets through.
-            v = better(v, self._evaluate(p, req, RequestContext(self.d, p, req, secure_transport=False)))
+            v = better(v, self._evaluate(p, req, RequestContext(self.d, p, req, secure_transport=False),
+                                         identity))
         self._memo[key] = v
         return v
 
@@ -117,11 +132,22 @@ class Engine:
         if st.problems:
             return maybe([where], [f"{where} could not be read: {'; '.join(st.problems)}"]), MatchKind.WILDCARD
         kind = MatchKind.DIRECT
+        unsure: list[str] = []
         if resource_policy:
             if st.principal is not None:
                 kind = match_principal(st.principal, p, certain=deny)
+                if deny and kind is MatchKind.SESSION:
+                    # NOTE(issue 13): a Deny naming a session denies that session only; the
+                    # role's other sessions (any name its caller picks) are not denied.
+                    names = ", ".join(sessions_named(st.principal, p))
+                    unsure.append(f"{where} names only session {names}: denied only if that session "
+                                  "name is used")
             elif st.not_principal is not None:
-                kind = MatchKind.NONE if exempt_from_not_principal(st.not_principal, p) else MatchKind.WILDCARD
+                npm = not_principal_match(st.not_principal, p)
+                kind = MatchKind.NONE if npm is NotPrincipalMatch.EXEMPT else MatchKind.WILDCARD
+                if deny and npm is NotPrincipalMatch.AMBIGUOUS:
+                    unsure.append(f"{where} lists {p.id} in NotPrincipal without its account ARN: whether "
+                                  "the Deny covers it depends on the service")
             else:
                 kind = MatchKind.WILDCARD
             if kind is MatchKind.NONE:
@@ -132,7 +158,7 @@ class Engine:
         t, undecided = evaluate_conditions(st.conditions, ctx) if st.conditions else (Tri.TRUE, ())
         if t is Tri.FALSE:
             return NO, kind
-        conds = [f"{u} [{where}]" for u in undecided] + ([f"{note} [{where}]"] if note else [])
+        conds = [f"{u} [{where}]" for u in undecided] + ([f"{note} [{where}]"] if note else []) + unsure
         if conds:
             return maybe([where], conds), kind
         return yes(where), kind
@@ -180,17 +206,25 @@ class Engine:
             parts.append(Verdict(v.level, (), v.conditions))
         return all_of(parts)
 
-    def _identity(self, p: Principal, req: Request, ctx: RequestContext) -> tuple[Verdict, Verdict]:
+    def _identity(self, p: Principal, req: Request, ctx: RequestContext,
+                  ident: Identity | None) -> tuple[Verdict, Verdict]:
         """(identity allow, boundary allow) for the caller."""
-        ident = self.d.identities.get(p.id)
         if ident is None:
             if p.kind is PrincipalKind.ROOT:
                 return yes(f"root user of account {p.account}"), yes()
+            if p.kind in (PrincipalKind.EXTERNAL, PrincipalKind.EXTERNAL_ACCOUNT) and \
+                    p.account in self.d.incomplete_accounts:
+                why = self.d.incomplete_accounts[p.account]
+                return maybe([f"{p.id} (not in the snapshot)"],
+                             [f"{p.id} is not in the snapshot: IAM of account {p.account} {why}"]), yes()
             if p.kind is PrincipalKind.EXTERNAL and p.account in self.d.collected_accounts:
                 return maybe([f"{p.id} (not in the snapshot)"],
                              [f"{p.id} is named by a policy but was not collected"]), yes()
             if p.kind is PrincipalKind.ANONYMOUS:
                 return yes("anyone outside the collected accounts"), yes()
+            if p.kind is PrincipalKind.CANONICAL:
+                return maybe([f"canonical user {p.id}"],
+                             [f"canonical user {p.id} cannot be tied to an account or IAM principal offline"]), yes()
             if p.kind in (PrincipalKind.SERVICE, PrincipalKind.FEDERATED):
                 return yes(), yes()
             return yes(f"identity policies of account {p.account} were not collected; that account decides"), yes()
@@ -204,8 +238,7 @@ class Engine:
         return allow, boundary
 
     def _denies(self, p: Principal, req: Request, ctx: RequestContext,
-                org: list[tuple[tuple[str, ...], bool]]) -> Iterator[Verdict]:
-        ident = self.d.identities.get(p.id)
+                org: list[tuple[tuple[str, ...], bool]], ident: Identity | None) -> Iterator[Verdict]:
         if ident is not None:
             yield from (v for v, _ in self._each(ident.policies, Effect.DENY, p, req, ctx))
             if ident.boundary is not None:
@@ -246,10 +279,12 @@ class Engine:
 
     # -- the decision ---------------------------------------------------------------------
 
-    def _evaluate(self, p: Principal, req: Request, ctx: RequestContext) -> Verdict:
+    def _evaluate(self, p: Principal, req: Request, ctx: RequestContext,
+                  override: Identity | None = None) -> Verdict:
         # NOTE: allows are computed first: most principals have none, and without an allow the
         # answer is NO whatever the denies say, so denies and org policies are skipped for them.
-        identity, boundary = self._identity(p, req, ctx)
+        ident = override if override is not None else self.d.identities.get(p.id)
+        identity, boundary = self._identity(p, req, ctx, ident)
         id_eff = all_of([identity, boundary])
         free: list[Verdict] = []
         bounded: list[Verdict] = []
@@ -269,7 +304,9 @@ class Engine:
         direct = any_of([any_of(free), all_of([any_of(bounded), boundary])])
         delegated = any_of(account)
         same = p.account is not None and p.account == req.resource_account
-        if req.service is Service.S3:
+        if req.service is Service.IAM:
+            allow = id_eff if same else NO
+        elif req.service is Service.S3:
             allow = any_of([id_eff, direct]) if same else all_of([any_of([direct, delegated]), id_eff])
         elif same:
             allow = any_of([direct, all_of([delegated, id_eff]), self._grants(p, req)])
@@ -286,7 +323,7 @@ class Engine:
             if note:
                 notes.append(f"{'SCPs' if scp else 'RCPs'} not applied: {note}")
         parts = [allow]
-        for v in self._denies(p, req, ctx, org):
+        for v in self._denies(p, req, ctx, org, ident):
             if v.level is Level.YES:
                 return NO
             parts.append(Verdict(Level.MAYBE, (), tuple(f"denied if {c}" for c in v.conditions)))
@@ -295,4 +332,9 @@ class Engine:
         result = all_of(parts)
         if result.level is not Level.NO and notes:
             result = dataclasses.replace(result, steps=result.steps + tuple(notes))
+        if result.level is not Level.NO and p.kind is PrincipalKind.ROOT and not p.service_linked:
+            unknown = self.d.scps_unknown(p.account)
+            if unknown is not None:
+                result = maybe(result.steps, (*result.conditions,
+                                              f"no SCP fences the root user of {p.account} ({unknown})"))
         return result

@@ -107,6 +107,11 @@ class PrincipalKind(Enum):
     """An AWS service principal (``ec2.amazonaws.com``)."""
     FEDERATED = "federated"
     """A SAML or OIDC identity provider; its users assume roles through it."""
+    FEDERATED_USER = "federated_user"
+    """A federated-user session (``sts:GetFederationToken``) of an IAM user: the user's
+    permissions under its own ARN (``arn:aws:sts::ACCT:federated-user/NAME``)."""
+    CANONICAL = "canonical"
+    """An S3 canonical user ID, which cannot be tied to an account or IAM principal offline."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ class Service(Enum):
     """The key policy must allow, directly or by delegating to the account (root)."""
     STS = "sts"
     """The role trust policy must allow, directly or by delegating to the account (root)."""
+    IAM = "iam"
+    """No resource policy exists: only the caller's own account can allow (IAM, STS federation,
+    EC2 launches, SSM, Lambda code), through identity policies."""
 
 
 @dataclass(frozen=True)
@@ -181,16 +189,61 @@ class Request:
     """KMS grants on the key."""
     gaps: tuple[str, ...] = ()
     """Known data gaps about the resource that could add readers (reported, never ignored)."""
+    context: Mapping[str, tuple[str, ...]] | None = None
+    """Request-specific condition keys, lower-cased (``iam:PassedToService``)."""
+    variant: str = ""
+    """Tells apart requests on the same resource with a different policy (an attacker's rewrite)."""
 
     @property
-    def key(self) -> tuple[str, str, bool]:
-        """Memo key (action, resource, prefix flag)."""
-        return (self.action.lower(), self.resource, self.is_prefix)
+    def key(self) -> tuple[str, str, bool, str]:
+        """Memo key (action, resource, prefix flag, variant)."""
+        return (self.action.lower(), self.resource, self.is_prefix, self.variant)
 
     @property
     def display_resource(self) -> str:
         """The resource as shown in reports (``arn:aws:s3:::b/*`` for object sets)."""
         return self.resource + "*" if self.is_prefix else self.resource
+
+
+@dataclass(frozen=True)
+class ReadTarget:
+    """Reading one weight resource: every read action on it, and what its control plane allows.
+
+    A principal reads it when any of ``reads`` is allowed, or when it can change the resource
+    policy so that one is (the control-plane template ``control`` carries the resource's own
+    policy and account for those questions).
+    """
+
+    resource_id: str
+    """The inventory resource (bucket or key ARN)."""
+    display: str
+    """How reports name what is read (``arn:aws:s3:::b/*`` or the key ARN)."""
+    reads: tuple[Request, ...]
+    """One request per read action (see :mod:`.actions`)."""
+    control: Request
+    """Control-plane request template on the resource itself (bucket or key ARN); its action is
+    replaced per question (``s3:PutBucketPolicy``)."""
+    gaps: tuple[str, ...] = ()
+    """Known data gaps that could add readers."""
+    acl_enabled: bool | None = None
+    """Buckets: whether ACLs are in effect (``None``: ownership not collected)."""
+    multi_region: bool | None = False
+    """Keys: whether the key is multi-Region (replicas share its material); ``None``: unknown."""
+
+    @property
+    def key(self) -> tuple[str, tuple[str, ...]]:
+        """Memo key."""
+        return (self.resource_id, tuple(r.action for r in self.reads))
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The read actions."""
+        return tuple(r.action for r in self.reads)
+
+    @property
+    def resource_account(self) -> str | None:
+        """Account owning the resource."""
+        return self.control.resource_account
 
 
 @dataclass(frozen=True)
@@ -232,7 +285,7 @@ class AccessPath:
 class AccessResult:
     """Every principal that can perform a request, with one best path each."""
 
-    request: Request
+    target: ReadTarget
     """What was asked."""
     paths: tuple[AccessPath, ...]
     """One path per principal: unconditional if one exists, else the shortest conditional."""

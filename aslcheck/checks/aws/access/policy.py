@@ -92,6 +92,7 @@ class Statement:
     problems: tuple[str, ...] = ()
     """Why the statement could not be fully understood (evaluates to MAYBE)."""
     _variables: bool = field(default=False, init=False, compare=False, repr=False)
+    _services: frozenset[str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def action_matches(self, action: str) -> bool:
         """Whether it applies to the lower-cased ``action``."""
@@ -103,6 +104,9 @@ class Statement:
 
     def services(self) -> frozenset[str] | None:
         """Service prefixes its Action names (``None``: could match any service)."""
+        return self._services
+
+    def _compute_services(self) -> frozenset[str] | None:
         if self.actions is None:
             return None
         out: set[str] = set()
@@ -140,6 +144,7 @@ class Statement:
     def __post_init__(self) -> None:
         pats = (self.resources or ()) + (self.not_resources or ())
         object.__setattr__(self, "_variables", any("${" in p for p in pats))
+        object.__setattr__(self, "_services", self._compute_services())
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -327,6 +332,8 @@ def match_principal(spec: PrincipalSpec, p: Principal, *, certain: bool) -> Matc
         return MatchKind.DIRECT if p.id in spec.services else MatchKind.NONE
     if p.kind is PrincipalKind.FEDERATED:
         return MatchKind.DIRECT if p.id in spec.federated else MatchKind.NONE
+    if p.kind is PrincipalKind.CANONICAL:
+        return MatchKind.DIRECT if p.id in spec.canonical else MatchKind.NONE
     best = MatchKind.NONE
     for v in spec.aws:
         if v == p.id:
@@ -341,27 +348,52 @@ def match_principal(spec: PrincipalSpec, p: Principal, *, certain: bool) -> Matc
     return best
 
 
-def exempt_from_not_principal(spec: PrincipalSpec, p: Principal) -> bool:
-    """Whether ``p`` is excluded by a NotPrincipal list (so a NotPrincipal statement skips it).
+def sessions_named(spec: PrincipalSpec, p: Principal) -> tuple[str, ...]:
+    """The assumed-role session ARNs of role ``p`` that ``spec`` names."""
+    return tuple(v for v in spec.aws if _session_of(v, p))
 
-    Per "AWS JSON policy elements: NotPrincipal": with Deny, the not-denied principal must be
-    listed together with its account ARN, else the whole account (including the principal) is
-    denied; per "Permissions boundaries for IAM entities", a NotPrincipal Deny always denies a
-    principal that has a permissions boundary. A role counts as listed by its role ARN or any
-    of its assumed-role session ARNs (the caller picks the session name, so access remains).
+
+class NotPrincipalMatch(Enum):
+    """Whether a NotPrincipal statement applies to a principal."""
+
+    APPLIES = "applies"
+    """The principal is not excluded: the statement applies to it."""
+    EXEMPT = "exempt"
+    """The principal is excluded (listed as AWS documents it must be)."""
+    AMBIGUOUS = "ambiguous"
+    """Listed without its account ARN: per "AWS JSON policy elements: NotPrincipal", a Deny
+    may then cover the whole account or not, depending on the service."""
+
+
+def not_principal_match(spec: PrincipalSpec, p: Principal) -> NotPrincipalMatch:
+    """Whether a NotPrincipal list excludes ``p`` (so a NotPrincipal statement skips it).
+
+    Per "AWS JSON policy elements: NotPrincipal", a not-denied principal must be listed together
+    with its account ARN; listed without it, whether a Deny still covers it depends on the
+    service (AMBIGUOUS, never a certain answer). Per "Permissions boundaries for IAM entities", a
+    NotPrincipal Deny always denies a principal that has a permissions boundary. A role counts
+    as listed by its role ARN or any of its assumed-role session ARNs (the caller picks the
+    session name, so access remains).
     """
     if spec.wildcard:
-        return True
+        return NotPrincipalMatch.EXEMPT
     if p.kind is PrincipalKind.SERVICE:
-        return p.id in spec.services
+        return NotPrincipalMatch.EXEMPT if p.id in spec.services else NotPrincipalMatch.APPLIES
     if p.kind is PrincipalKind.FEDERATED:
-        return p.id in spec.federated
-    if p.kind is PrincipalKind.ANONYMOUS:
-        return False
-    if p.has_boundary:
-        return False
+        return NotPrincipalMatch.EXEMPT if p.id in spec.federated else NotPrincipalMatch.APPLIES
+    if p.kind is PrincipalKind.CANONICAL:
+        return NotPrincipalMatch.EXEMPT if p.id in spec.canonical else NotPrincipalMatch.APPLIES
+    if p.kind is PrincipalKind.ANONYMOUS or p.has_boundary:
+        return NotPrincipalMatch.APPLIES
     listed_self = any(v == p.id or _session_of(v, p) for v in spec.aws)
     listed_account = any(_is_root_of(v, p.account) for v in spec.aws)
     if p.kind in (PrincipalKind.ROOT, PrincipalKind.EXTERNAL_ACCOUNT):
-        return listed_account
-    return listed_self and listed_account
+        return NotPrincipalMatch.EXEMPT if listed_account else NotPrincipalMatch.APPLIES
+    if listed_self:
+        return NotPrincipalMatch.EXEMPT if listed_account else NotPrincipalMatch.AMBIGUOUS
+    return NotPrincipalMatch.APPLIES
+
+
+def exempt_from_not_principal(spec: PrincipalSpec, p: Principal) -> bool:
+    """Whether a NotPrincipal list certainly excludes ``p`` (see :func:`not_principal_match`)."""
+    return not_principal_match(spec, p) is NotPrincipalMatch.EXEMPT
