@@ -98,8 +98,13 @@ class SshdFactory:
     client_pub: str
     servers: list[Sshd] = field(default_factory=list)
 
-    def start(self, name: str, extra: str = "", authorized: str | None = None) -> Sshd:
-        """Start one sshd with ``extra`` config lines; wait until it answers with its banner."""
+    def start(self, name: str, extra: str = "", authorized: str | None = None, setup: str | None = None) -> Sshd:
+        """Start one sshd with ``extra`` config lines; wait until it answers with its banner.
+
+        ``setup`` is a shell snippet run as root in a private mount namespace just before sshd
+        starts there (``unshare -m``), so bind mounts, tmpfs or an overlay over ``/etc`` made by
+        it are seen by that server and every session it runs, and by nothing else.
+        """
         d = self.root / name
         d.mkdir(parents=True)
         host_line = keygen(d / "host_ed25519")
@@ -109,7 +114,10 @@ class SshdFactory:
             config = d / "sshd_config"
             config.write_text(BASE_CONFIG.format(port=port, dir=d) + extra + "\n")
             log = d / "sshd.log"
-            proc = subprocess.Popen([self.sshd, "-D", "-e", "-E", str(log), "-f", str(config)],
+            argv = [self.sshd, "-D", "-e", "-E", str(log), "-f", str(config)]
+            if setup is not None:
+                argv = ["unshare", "-m", "--propagation", "private", "sh", "-ec", setup + '\nexec "$@"', "sh", *argv]
+            proc = subprocess.Popen(argv,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             if _wait_banner(port, proc):
@@ -131,6 +139,13 @@ class SshdFactory:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+
+
+def overlay(target: str, upper: Path) -> str:
+    """Shell lines mounting ``upper`` over ``target`` (an overlay: the files of ``upper`` win)."""
+    work = upper.parent / f"{upper.name}.work"
+    work.mkdir(exist_ok=True)
+    return f"mount -t overlay overlay -o lowerdir={target},upperdir={upper},workdir={work} {target}\n"
 
 
 def _wait_banner(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> bool:

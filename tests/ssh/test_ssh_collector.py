@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -172,6 +173,33 @@ def test_sudo_refused_is_an_error() -> None:
     if shutil.which("sudo") is None:
         assert all("sudo is not installed" in e.message for e in snap.errors)
     assert snap.runs[0].kinds == ()  # nothing was listed completely
+
+
+@needs_root
+def test_files_fallback_follows_include_and_match_as_the_login_user() -> None:
+    """Without root the files are read as the login user, Include globs and Match blocks included."""
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="aslcheck-sshd-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        (root / "conf.d").mkdir(mode=0o755)
+        (root / "conf.d" / "10-legacy.conf").write_text("PasswordAuthentication yes\n")
+        (root / "conf.d" / "20-match.conf").write_text("Match User nobody\n  X11Forwarding yes\n")
+        main = root / "sshd_config"
+        main.write_text(f"Include={root}/conf.d/*.conf\nPasswordAuthentication no\nX11Forwarding no\n")
+        for path in (main, *root.glob("conf.d/*")):
+            path.chmod(0o644)
+        host = resolve_target("h", {"ansible_host": "127.0.0.1", "aslcheck_sshd_config": str(main)}, None,
+                              Location("<test>"), frozenset({"all"}))
+        _, (snap, _) = collect(LocalConnector(user="nobody"), [host], Config(), frozenset({"host.sshd"}))
+        fact = snap.of_kind("host.sshd")[0].attributes
+        assert fact["source"] == "config files"
+        assert (fact["settings"]["passwordauthentication"], fact["settings"]["x11forwarding"]) == ("yes", "no")
+        assert fact["match_values"]["x11forwarding"] == ["yes"]
+        assert fact["files_read"] == [str(main), f"{root}/conf.d/10-legacy.conf", f"{root}/conf.d/20-match.conf"]
+        assert "allowtcpforwarding" in fact["defaulted"]
+        (root / "conf.d" / "20-match.conf").chmod(0o600)  # now unreadable by nobody: an error, not defaults
+        _, (denied, _) = collect(LocalConnector(user="nobody"), [host], Config(), frozenset({"host.sshd"}))
+        assert [e.code for e in denied.errors] == ["PermissionDenied"] and not denied.resources
 
 
 def test_root_probe_as_root() -> None:

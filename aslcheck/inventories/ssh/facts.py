@@ -160,8 +160,8 @@ def fact_sshd(c: HostContext) -> dict[str, Any]:
             raise
         settings, source, defaulted = files.settings, "config files", files.defaulted
     return {"source": source, "config_file": c.sshd_config, "settings": settings,
-            "match_values": files.match_values, "match_blocks": files.match_blocks,
-            "defaulted": defaulted, "files_read": files.files}
+            "files_settings": files.settings, "match_values": files.match_values,
+            "match_blocks": files.match_blocks, "defaulted": defaulted, "files_read": files.files}
 
 
 def fact_accounts(c: HostContext) -> dict[str, Any]:
