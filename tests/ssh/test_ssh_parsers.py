@@ -251,3 +251,22 @@ def test_dnf() -> None:
     assert advisories[0]["severity"] == "Important"
     assert up.parse_dnf_automatic_conf("[commands]\napply_updates = yes\n") is True
     assert up.parse_dnf_automatic_conf("[commands]\napply_updates = no\n") is False
+
+
+def test_devices_under_a_path_map_to_their_filesystems() -> None:
+    """Real output from a mount namespace: a tmpfs weight path with a symlink to a bind-mounted disk file."""
+    mounts = st.parse_findmnt(sample("findmnt_dev_bind_tmpfs.json"))
+    devices = st.parse_lsblk(sample("lsblk.json"))
+    numbers, cut = st.parse_device_numbers(sample("find_devices_tmpfs_link.txt"), 64)
+    assert (numbers, cut) == ([40, 65024], False)
+    tmpfs, disk = (st.volume_for(n, mounts, devices) for n in numbers)
+    assert (tmpfs["dev"], tmpfs["fstype"], tmpfs["encrypted"]) == ("0:40", "tmpfs", None)
+    assert "not a block device" in tmpfs["note"]
+    assert (disk["dev"], disk["source"], disk["encrypted"]) == ("254:0", "/dev/vda", False)
+    assert "/tmp/bindcap/dst" in disk["mounts"]  # the bind mount is the same filesystem
+    (bind,) = st.parse_findmnt(sample("findmnt_T_bind.json"))
+    assert (bind["source"], bind["fsroot"], bind["majmin"]) == ("/dev/vda[/tmp/bindcap/src]", "/tmp/bindcap/src",
+                                                                "254:0")
+    assert st.volume_for(12345678, mounts, devices)["note"].startswith("no mounted filesystem")
+    with pytest.raises(ParseError):
+        st.parse_device_numbers("254:0\n", 64)
