@@ -236,6 +236,20 @@ def test_apt() -> None:
     security = [p for p in pending if p["security"]]
     assert pending and security and len(security) < len(pending)
     assert all(any("Security" in o or "security" in o for o in p["origins"]) for p in security)
+    listed = up.parse_apt_upgradable(sample("apt_list_upgradable.txt"))
+    listed_security = {p["package"] for p in listed if p["security"]}
+    assert len(listed) == 141 and len(listed_security) == 91
+    same_day = up.parse_apt_simulation(sample("apt_dist_upgrade_same_day.txt"))  # captured with the list
+    assert {p["package"] for p in same_day} == {p["package"] for p in listed}
+    assert {p["package"] for p in same_day if p["security"]} == listed_security
+    apt = next(p for p in listed if p["package"] == "apt")
+    assert (apt["current"], apt["candidate"], apt["origins"], apt["security"]) == (
+        "2.6.1", "2.6.2", ["oldstable-security"], True)
+    ubuntu = up.parse_apt_upgradable("Listing... Done\nlibssl3/jammy-updates,jammy-security 3.0.2-0ubuntu1.15 "
+                                     "amd64 [upgradable from: 3.0.2-0ubuntu1.14]\n")
+    assert ubuntu[0]["security"] is True
+    with pytest.raises(ParseError):
+        up.parse_apt_upgradable("Listing...\nsomething unexpected\n")
     assert up.parse_apt_lists(sample("apt_lists.txt")) == 1795781001
     assert up.parse_apt_unattended(sample("apt_unattended_absent.txt")) == {
         "package_installed": False, "periodic_unattended_upgrade": None}

@@ -244,7 +244,7 @@ def fact_updates(c: HostContext) -> dict[str, Any]:
     manager = up.parse_package_managers(ok(c.sec("pkg_manager")).text())
     _, _, now = sy.parse_whoami(ok(c.sec("whoami")).text())
     if manager == "apt":
-        pending = up.parse_apt_simulation(ok(c.sec("apt_upgrade"), what="apt-get -s").text())
+        pending = up.parse_apt_upgradable(ok(c.sec("apt_upgrade"), what="apt list --upgradable").text())
         index = up.parse_apt_lists(ok(c.sec("apt_lists")).text())
         una = up.parse_apt_unattended(c.sec("apt_unattended").text())
         timer_sec = c.sec("apt_timer")
