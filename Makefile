@@ -39,6 +39,13 @@ $(PROWLER_VENV)/.installed:
 	$(PROWLER_VENV)/bin/pip install -q prowler==5.46.0
 	touch $@
 
+# ansible-core, only for the SSH fleet comparison (bench/ssh_fleet.py --ansible): its own venv, never a dependency.
+ANSIBLE_VENV := bench/.ansible-venv
+$(ANSIBLE_VENV)/.installed:
+	$(PYTHON) -m venv $(ANSIBLE_VENV)
+	$(ANSIBLE_VENV)/bin/pip install -q ansible-core==2.18.19
+	touch $@
+
 demo: $(VENV)/.installed
 	$(BIN)/aslcheck demo
 

@@ -18,13 +18,13 @@ import random
 from collections.abc import Iterator
 from typing import IO, Any
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the mix changes (cached snapshot files carry it in their name)."""
 REGION = "us-east-1"
 WEIGHT_TAG = {"asl:asset": "model-weights"}
 ENDED = "2026-11-27T00:10:00Z"
 HOST_KINDS = ("host.accounts", "host.auditd", "host.edr", "host.egress", "host.exec_control",
-              "host.firewall", "host.sshd", "host.updates", "host.weight_path", "host.weight_volume")
+              "host.firewall", "host.sshd", "host.sudoers", "host.updates", "host.weight_path", "host.weight_volume")
 _NOW = 1_795_740_600  # ENDED as epoch seconds
 _DAY = 86400
 Res = dict[str, Any]
@@ -371,7 +371,8 @@ class _Gen:
                      "kbdinteractiveauthentication": "no", "passwordauthentication": "no",
                      "permitrootlogin": "no", "permittunnel": "no", "pubkeyacceptedalgorithms":
                          "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com",
-                     "pubkeyauthentication": "yes", "pubkeyauthoptions": "touch-required", "x11forwarding": "no"}
+                     "pubkeyauthentication": "yes", "pubkeyauthoptions": "touch-required", "x11forwarding": "no",
+                     "hostbasedauthentication": "no", "gssapiauthentication": "no"}
         users = [{"gid": 0, "home": "/root", "name": "root", "shell": "/bin/bash", "uid": 0},
                  {"gid": 900, "home": "/srv", "name": "svc-serve", "shell": "/usr/sbin/nologin", "uid": 900},
                  {"gid": 1000, "home": "/home/ops", "name": "ops", "shell": "/bin/bash", "uid": 1000}]
@@ -380,7 +381,8 @@ class _Gen:
 
         def chain(family: str, hook: str, policy: str) -> dict[str, Any]:
             return {"chain": hook, "family": family, "hook": hook, "policy": policy, "rules": [
-                {"conditional": True, "limit_bytes_per_second": None, "verdict": "accept"}],
+                {"conditional": True, "limit_bytes_per_second": None, "verdict": "accept",
+                 "match": {"input": "narrow", "output": "narrow"}}],
                 "source": "nft", "table": "filter"}
 
         weight_servers = max(1, self.c["host"] // 5)
@@ -392,10 +394,14 @@ class _Gen:
                 return {"attributes": attrs, "host": h, "id": ident or h, "kind": kind, "source": "ssh"}
 
             yield fact("host.sshd", {"config_file": "/etc/ssh/sshd_config", "files_read": ["/etc/ssh/sshd_config"],
-                                     "match_values": {k: [] for k in sshd_hard},
+                                     "match_values": {k: [] for k in sshd_hard}, "match_blocks": [],
                                      "settings": {**sshd_hard, "passwordauthentication": "yes" if r < 0.05 else "no"},
                                      "source": "sshd -T"})
             yield fact("host.accounts", {"groups": groups, "users": users})
+            yield fact("host.sudoers", {"aliases": {"cmnd": {}, "host": {}, "runas": {}, "user": {}}, "defaults": [],
+                                        "files_read": ["/etc/sudoers"], "nsswitch_sources": ["files"], "rules": [],
+                                        "sudo_conf": {"plugins": [], "policy": "sudoers_policy",
+                                                      "sudoers_file": "/etc/sudoers"}})
             yield fact("host.auditd", {"daemon_pid": 412, "enabled": 1, "installed": True, "watches": [
                 {"key": "weights", "match": "tree", "path": "/srv/weights", "perms": "r"}]})
             yield fact("host.firewall", {"chains": [chain("inet", "input", "drop"), chain("inet", "output",
@@ -423,13 +429,19 @@ class _Gen:
                     "declared_by": ["weights_servers"], "exists": True, "group": "weights", "group_gid": 900,
                     "mode": "0750", "other_readable": [], "other_readable_truncated": False, "owner": "root",
                     "owner_uid": 0, "owners": [{"group": "weights", "user": "svc-serve"}], "owners_truncated": False,
-                    "path": path, "type": "directory"}, f"{h}:{path}")
+                    "path": path, "type": "directory", "real_path": path, "link_targets": [],
+                    "links_truncated": False}, f"{h}:{path}")
                 yield fact("host.weight_volume", {
                     "crypt_status": None, "crypt_status_note": None, "device_chain": [
                         {"fstype": "ext4", "name": "data", "type": "crypt"},
                         {"fstype": "crypto_LUKS", "name": "nvme0n1p2", "type": "part"}],
                     "encrypted": True, "mount": {"fstype": "ext4", "options": "rw,nodev", "source": "/dev/mapper/data",
-                                                 "target": "/srv"}, "path": path}, f"{h}:{path}")
+                                                 "target": "/srv"}, "path": path,
+                    "volumes": [{"dev": "254:1", "device_chain": [
+                        {"fstype": "ext4", "name": "data", "type": "crypt"},
+                        {"fstype": "crypto_LUKS", "name": "nvme0n1p2", "type": "part"}],
+                        "encrypted": True, "fstype": "ext4", "mounts": ["/srv"], "note": None,
+                        "source": "/dev/mapper/data"}]}, f"{h}:{path}")
 
 
 def resources(n: int, seed: int = 7) -> Iterator[Res]:

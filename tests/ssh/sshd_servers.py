@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,14 +55,14 @@ def keygen(path: Path, kind: str = "ed25519", passphrase: str = "") -> str:
 BASE_CONFIG = """\
 Port {port}
 ListenAddress 127.0.0.1
-HostKey {dir}/host_ed25519
+HostKey {dir}/host_{host_key}
 PidFile {dir}/sshd.pid
 AuthorizedKeysFile {dir}/authorized_keys
 UsePAM no
 StrictModes no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
-LogLevel DEBUG3
+LogLevel {log_level}
 MaxStartups 200:30:400
 """
 
@@ -97,28 +98,49 @@ class SshdFactory:
     client_key: Path
     client_pub: str
     servers: list[Sshd] = field(default_factory=list)
+    log_level: str = "DEBUG3"
+    """sshd LogLevel (the fault tests read DEBUG lines; the fleet bench uses INFO, as real hosts do)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, name: str, extra: str = "", authorized: str | None = None) -> Sshd:
-        """Start one sshd with ``extra`` config lines; wait until it answers with its banner."""
+    def start(self, name: str, extra: str = "", authorized: str | None = None, setup: str | None = None,
+              host_key: str = "ed25519") -> Sshd:
+        """Start one sshd with ``extra`` config lines; wait until it answers with its banner.
+
+        ``setup`` is a shell snippet run as root in a private mount namespace just before sshd
+        starts there (``unshare -m``), so bind mounts, tmpfs or an overlay over ``/etc`` made by
+        it are seen by that server and every session it runs, and by nothing else.
+        """
         d = self.root / name
         d.mkdir(parents=True)
-        host_line = keygen(d / "host_ed25519")
+        host_line = keygen(d / f"host_{host_key}", host_key)
         (d / "authorized_keys").write_text((authorized if authorized is not None else self.client_pub) + "\n")
         for _attempt in range(5):
             port = free_port()
             config = d / "sshd_config"
-            config.write_text(BASE_CONFIG.format(port=port, dir=d) + extra + "\n")
+            config.write_text(BASE_CONFIG.format(port=port, dir=d, host_key=host_key, log_level=self.log_level)
+                              + extra + "\n")
             log = d / "sshd.log"
-            proc = subprocess.Popen([self.sshd, "-D", "-e", "-E", str(log), "-f", str(config)],
+            argv = [self.sshd, "-D", "-e", "-E", str(log), "-f", str(config)]
+            if setup is not None:
+                argv = ["unshare", "-m", "--propagation", "private", "sh", "-ec", setup + '\nexec "$@"', "sh", *argv]
+            proc = subprocess.Popen(argv,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             if _wait_banner(port, proc):
                 server = Sshd(name, port, d, config, log, host_line, proc)
-                self.servers.append(server)
+                with self.lock:
+                    self.servers.append(server)
                 return server
             proc.kill()
             proc.wait()
         raise RuntimeError(f"sshd {name} did not start; log: {(d / 'sshd.log').read_text(errors='replace')}")
+
+    def start_many(self, names: list[str], workers: int = 8, **options: Any) -> list[Sshd]:
+        """Start several servers in parallel (key generation and the banner wait overlap)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda n: self.start(n, **options), names))
 
     def stop_all(self) -> None:
         """Terminate every server this factory started."""
@@ -131,6 +153,13 @@ class SshdFactory:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+
+
+def overlay(target: str, upper: Path) -> str:
+    """Shell lines mounting ``upper`` over ``target`` (an overlay: the files of ``upper`` win)."""
+    work = upper.parent / f"{upper.name}.work"
+    work.mkdir(exist_ok=True)
+    return f"mount -t overlay overlay -o lowerdir={target},upperdir={upper},workdir={work} {target}\n"
 
 
 def _wait_banner(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> bool:
@@ -147,7 +176,7 @@ def _wait_banner(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0
     return False
 
 
-def make_factory(root: Path) -> SshdFactory:
+def make_factory(root: Path, client_key_type: str = "ed25519", log_level: str = "DEBUG3") -> SshdFactory:
     """Checks prerequisites and builds a factory (skip or, in CI, fail when they are missing)."""
     sshd = find_sshd()
     require(sshd is not None, "OpenSSH sshd is not installed (apt-get install openssh-server)")
@@ -155,9 +184,9 @@ def make_factory(root: Path) -> SshdFactory:
     require(shutil.which("ssh-keygen") is not None, "ssh-keygen is not installed")
     assert sshd is not None
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
-    key = root / "client_ed25519"
-    pub = keygen(key)
-    return SshdFactory(sshd, root, key, pub)
+    key = root / f"client_{client_key_type}"
+    pub = keygen(key, client_key_type)
+    return SshdFactory(sshd, root, key, pub, log_level=log_level)
 
 
 class SilentServer:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -106,7 +107,10 @@ def test_progress_parallelism_and_isolation() -> None:
     assert {(e.kind, e.code, e.resource) for e in snap.errors} == {
         ("host.os", "Unreachable", "h2"), ("host.accounts", "Unreachable", "h2")}
     assert len(snap.of_kind("host.os")) == 5
-    assert snap.runs[0].kinds == ("host.accounts", "host.os")
+    # h2 answered neither kind, so neither was listed completely ("none exist" would be a lie).
+    assert snap.runs[0].kinds == ()
+    _, (whole, _) = collect(LocalConnector(), targets[:2], Config(), frozenset({"host.os", "host.accounts"}))
+    assert whole.runs[0].kinds == ("host.accounts", "host.os")
 
 
 def test_only_known_kinds_are_collected() -> None:
@@ -115,15 +119,23 @@ def test_only_known_kinds_are_collected() -> None:
     assert not snap.resources and not snap.errors and snap.runs[0].kinds == ()
 
 
+def _outcome(snap: object) -> tuple[dict[tuple[str, str], dict[str, object]], set[tuple[str | None, str, str | None]]]:
+    strip = {"host_time_epoch"}
+    resources = {(r.kind, r.id): {k: v for k, v in r.attributes.items() if k not in strip}
+                 for r in snap.resources}  # type: ignore[attr-defined]
+    errors = {(e.kind, e.code, e.resource) for e in snap.errors}  # type: ignore[attr-defined]
+    return resources, errors
+
+
 def test_per_command_mode_matches_single_exec() -> None:
-    kinds = frozenset({"host.os", "host.accounts", "host.sshd"})
+    # NOTE: compares everything each mode produced, errors included, so it holds on a machine
+    # where sshd -T cannot run (no /run/sshd) as well as on one where it can.
+    kinds = frozenset({"host.os", "host.accounts", "host.sshd", "host.sudoers"})
     _, (single, _) = collect(LocalConnector(), [target("h")], Config(), kinds)
     _, (each, _) = collect(LocalConnector(), [target("h")], Config(), kinds, mode=ExecMode.PER_COMMAND)
-    strip = {"host_time_epoch"}
-    for kind in kinds:
-        a = {k: v for k, v in single.of_kind(kind)[0].attributes.items() if k not in strip}
-        b = {k: v for k, v in each.of_kind(kind)[0].attributes.items() if k not in strip}
-        assert a == b, kind
+    assert _outcome(single) == _outcome(each)
+    resources, errors = _outcome(single)
+    assert {k for k, _ in resources} | {k for k, _, _ in errors} == kinds  # each kind: a resource or an error
 
 
 @needs_root
@@ -150,10 +162,44 @@ def test_unprivileged_probe_errors_never_absent(tmp_path: Path) -> None:
 
 @needs_root
 def test_sudo_refused_is_an_error() -> None:
+    """``sudo -n`` that cannot run (refused, or sudo not installed: exit 127) never means "not installed"."""
     config = Config(host_settings={"sudo": True})
-    _, (snap, _) = collect(LocalConnector(user="nobody"), [target("h")], config, frozenset({"host.auditd"}))
-    assert [e.code for e in snap.errors] in (["SudoRefused"], ["CommandMissing"])
-    assert not snap.of_kind("host.auditd")
+    kinds = frozenset({"host.auditd", "host.firewall", "host.sudoers"})
+    _, (snap, _) = collect(LocalConnector(user="nobody"), [target("h")], config, kinds)
+    codes = {e.kind: e.code for e in snap.errors}
+    assert set(codes) == set(kinds), snap.errors
+    assert set(codes.values()) <= {"SudoRefused", "CommandMissing"}
+    assert not snap.resources  # neither "auditd not installed" nor "no firewall tool"
+    if shutil.which("sudo") is None:
+        assert all("sudo is not installed" in e.message for e in snap.errors)
+    assert snap.runs[0].kinds == ()  # nothing was listed completely
+
+
+@needs_root
+def test_files_fallback_follows_include_and_match_as_the_login_user() -> None:
+    """Without root the files are read as the login user, Include globs and Match blocks included."""
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="aslcheck-sshd-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)
+        (root / "conf.d").mkdir(mode=0o755)
+        (root / "conf.d" / "10-legacy.conf").write_text("PasswordAuthentication yes\n")
+        (root / "conf.d" / "20-match.conf").write_text("Match User nobody\n  X11Forwarding yes\n")
+        main = root / "sshd_config"
+        main.write_text(f"Include={root}/conf.d/*.conf\nPasswordAuthentication no\nX11Forwarding no\n")
+        for path in (main, *root.glob("conf.d/*")):
+            path.chmod(0o644)
+        host = resolve_target("h", {"ansible_host": "127.0.0.1", "aslcheck_sshd_config": str(main)}, None,
+                              Location("<test>"), frozenset({"all"}))
+        _, (snap, _) = collect(LocalConnector(user="nobody"), [host], Config(), frozenset({"host.sshd"}))
+        fact = snap.of_kind("host.sshd")[0].attributes
+        assert fact["source"] == "config files"
+        assert (fact["settings"]["passwordauthentication"], fact["settings"]["x11forwarding"]) == ("yes", "no")
+        assert fact["match_values"]["x11forwarding"] == ["yes"]
+        assert fact["files_read"] == [str(main), f"{root}/conf.d/10-legacy.conf", f"{root}/conf.d/20-match.conf"]
+        assert "allowtcpforwarding" in fact["defaulted"]
+        (root / "conf.d" / "20-match.conf").chmod(0o600)  # now unreadable by nobody: an error, not defaults
+        _, (denied, _) = collect(LocalConnector(user="nobody"), [host], Config(), frozenset({"host.sshd"}))
+        assert [e.code for e in denied.errors] == ["PermissionDenied"] and not denied.resources
 
 
 def test_root_probe_as_root() -> None:

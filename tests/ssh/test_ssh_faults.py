@@ -122,17 +122,19 @@ def test_truncated_output(sshd_factory: SshdFactory, good: Sshd, tmp_path: Path)
 def test_passphrase_callback(sshd_factory: SshdFactory, tmp_path: Path) -> None:
     key = tmp_path / "locked_key"
     pub = keygen(key, passphrase="correct horse")
-    server = sshd_factory.start("passphrase", authorized=pub)
-    known = write_known_hosts(tmp_path / "kh", [server])
-    target = _target(server, sshd_factory, ansible_ssh_private_key_file=str(key))
+    servers = [sshd_factory.start(f"passphrase{i}", authorized=pub) for i in range(3)]
+    known = write_known_hosts(tmp_path / "kh", servers)
+    targets = [_target(s, sshd_factory, ansible_ssh_private_key_file=str(key)) for s in servers]
+    target = targets[0]
     asked: list[str] = []
 
     def passphrase(path: str) -> str | None:
         asked.append(path)
         return "correct horse"
 
-    snap = scan([target], known, CONFIG, {"host.os"}, passphrase=passphrase)
-    assert asked == [str(key)] and not snap.errors
+    snap = scan(targets, known, CONFIG, {"host.os"}, passphrase=passphrase)
+    # The key is decrypted once per scan, not once per host (it is parsed once and reused).
+    assert asked == [str(key)] and not snap.errors and len(snap.resources) == 3
     refused = scan([target], known, CONFIG, {"host.os"}, passphrase=lambda _p: None)
     assert {e.code for e in refused.errors} == {"AuthFailed"}
 
@@ -150,3 +152,19 @@ def test_proxy_jump_is_strictly_checked(sshd_factory: SshdFactory, tmp_path: Pat
     snap = scan([target], only_inner, CONFIG, {"host.os"})
     assert {e.code for e in snap.errors} == {"HostKeyUnknown"}
     assert "jump" in snap.errors[0].message
+
+
+def test_identity_keys_are_parsed_once_and_reread_when_replaced(tmp_path: Path) -> None:
+    from aslcheck.inventories.ssh import ParamikoConnector
+
+    (tmp_path / "kh").write_text("")
+    key = tmp_path / "id"
+    keygen(key)
+    connector = ParamikoConnector(str(tmp_path / "kh"), use_agent=False)
+    first = connector._identity(str(key))
+    assert first is not None and connector._identity(str(key)) is first
+    key.unlink()
+    keygen(key)
+    second = connector._identity(str(key))
+    assert second is not None and second is not first and second != first
+    assert connector._identity(str(tmp_path / "missing")) is None

@@ -10,9 +10,10 @@ from aslcheck.inventories.ssh.parsers import ParseError
 from aslcheck.inventories.ssh.parsers import network as net
 from aslcheck.inventories.ssh.parsers import sshd as sshdp
 from aslcheck.inventories.ssh.parsers import storage as st
+from aslcheck.inventories.ssh.parsers import sudoers as sudo
 from aslcheck.inventories.ssh.parsers import system as sy
 from aslcheck.inventories.ssh.parsers import updates as up
-from aslcheck.inventories.ssh.probe import FileRecord
+from aslcheck.inventories.ssh.probe import FileRecord, RecordKind
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -42,10 +43,22 @@ def test_accounts() -> None:
         sy.parse_group("")
 
 
-def test_sudoers() -> None:
-    rules = sy.parse_sudoers(sample("sudoers.txt"))
-    assert "root ALL=(ALL:ALL) ALL" in rules and "%sudo ALL=(ALL:ALL) ALL" in rules
-    assert not [r for r in rules if r.startswith(("#", "@include"))]
+def test_sudoers_real_debian_default() -> None:
+    main = FileRecord("/etc/sudoers", sample("sudoers.txt").encode(), 0)
+    listing = FileRecord("/etc/sudoers.d", b"ff README\0", 0, kind=RecordKind.DIR)
+    readme = FileRecord("/etc/sudoers.d/README", b"# comment only\n", 0)
+    parsed = sudo.parse_sudoers_files([main, listing, readme])
+    assert [r["text"] for r in parsed.rules] == ["root ALL=(ALL:ALL) ALL", "%sudo ALL=(ALL:ALL) ALL"]
+    assert parsed.files == ["/etc/sudoers", "/etc/sudoers.d/README"]
+    assert len(parsed.defaults) == 4
+    sudo_rule = parsed.rules[1]
+    assert sudo_rule["users"] == [{"neg": False, "name": "%sudo"}]
+    command = sudo_rule["privileges"][0]["commands"][0]
+    assert (command["command"], command["args"], command["runas_users"], command["runas_groups"]) == (
+        "ALL", None, [{"neg": False, "name": "ALL"}], [{"neg": False, "name": "ALL"}])
+    with pytest.raises(ParseError) as info:
+        sudo.parse_sudoers_files([main])  # the includedir was not listed by the probe
+    assert info.value.code == "NotCollected"
 
 
 def test_auditd() -> None:
@@ -87,13 +100,18 @@ def test_sshd_t_real_output() -> None:
         sshdp.parse_sshd_t("port 22\n")
 
 
+def _listing(path: str, *names: str) -> FileRecord:
+    return FileRecord(path, b"".join(f"ff {n}".encode() + b"\0" for n in names), 0, kind=RecordKind.DIR)
+
+
 def test_sshd_files_real_debian_config_with_defaults() -> None:
     main = FileRecord("/etc/ssh/sshd_config", sample("sshd_config.txt").encode(), 0)
-    parsed = sshdp.parse_sshd_files([main], "/etc/ssh/sshd_config")
+    parsed = sshdp.parse_sshd_files([main, _listing("/etc/ssh/sshd_config.d")], "/etc/ssh/sshd_config")
     assert parsed.settings["kbdinteractiveauthentication"] == "no"  # Debian sets it
     assert parsed.settings["x11forwarding"] == "yes"
     assert parsed.settings["passwordauthentication"] == "yes"  # OpenSSH default
     assert parsed.settings["pubkeyacceptedalgorithms"] == "default"
+    assert "passwordauthentication" in parsed.defaulted and "x11forwarding" not in parsed.defaulted
 
 
 def test_sshd_files_include_first_value_wins_and_match() -> None:
@@ -102,20 +120,25 @@ def test_sshd_files_include_first_value_wins_and_match() -> None:
                       b"  AllowTcpForwarding yes\n", 0)
     conf = FileRecord("/etc/ssh/sshd_config.d/10-hard.conf", b"PasswordAuthentication=no\nBanner /etc/issue.net\n", 0)
     other_dir = FileRecord("/etc/ssh/other/20.conf", b"PermitRootLogin no\n", 0)
-    parsed = sshdp.parse_sshd_files([main, conf, other_dir], "/etc/ssh/sshd_config")
+    listing = _listing("/etc/ssh/sshd_config.d", "10-hard.conf", "README")
+    parsed = sshdp.parse_sshd_files([main, conf, other_dir, listing], "/etc/ssh/sshd_config")
     assert parsed.settings["passwordauthentication"] == "no"
     assert parsed.settings["banner"] == "/etc/issue.net"
     assert parsed.settings["permitrootlogin"] == "yes"
     assert parsed.match_values["permitrootlogin"] == ["forced-commands-only"]
     assert parsed.match_values["allowtcpforwarding"] == ["yes"]
     assert parsed.files == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/10-hard.conf"]
+    assert parsed.match_blocks == [{"criteria": "User backup", "file": "/etc/ssh/sshd_config", "line": 4,
+                                    "settings": {"permitrootlogin": "forced-commands-only",
+                                                 "allowtcpforwarding": "yes"}, "unknown": []}]
 
 
 def test_sshd_files_unreadable_is_an_error_not_defaults() -> None:
     main = FileRecord("/etc/ssh/sshd_config", b"Include /etc/ssh/sshd_config.d/*.conf\n", 0)
-    denied = FileRecord("/etc/ssh/sshd_config.d/x.conf", b"", 1)
+    denied = FileRecord("/etc/ssh/sshd_config.d/x.conf", b"", 1,
+                        "cat: /etc/ssh/sshd_config.d/x.conf: Permission denied")
     with pytest.raises(ParseError) as info:
-        sshdp.parse_sshd_files([main, denied], "/etc/ssh/sshd_config")
+        sshdp.parse_sshd_files([main, denied, _listing("/etc/ssh/sshd_config.d", "x.conf")], "/etc/ssh/sshd_config")
     assert info.value.code == "ReadFailed"
     with pytest.raises(ParseError):
         sshdp.parse_sshd_files([], "/etc/ssh/sshd_config")
@@ -175,10 +198,12 @@ def test_nft_ruleset() -> None:
     chains = {c["hook"]: c for c in net.parse_nft_ruleset(sample("nft_input_drop_output_limit.json"))}
     assert chains["input"]["policy"] == "drop" and chains["input"]["family"] == "inet"
     assert [r["conditional"] for r in chains["input"]["rules"]] == [True, True]
+    assert [r["match"]["input"] for r in chains["input"]["rules"]] == ["narrow", "narrow"]
     assert chains["output"]["rules"][0]["limit_bytes_per_second"] == 10 * 1024 * 1024
     chains = {c["hook"]: c for c in net.parse_nft_ruleset(
         sample("nft_input_drop_unconditional_accept_output_drop.json"))}
-    assert chains["input"]["rules"] == [{"verdict": "accept", "conditional": False, "limit_bytes_per_second": None}]
+    rule = chains["input"]["rules"][0]
+    assert (rule["verdict"], rule["conditional"], rule["match"]) == ("accept", False, {"input": "all", "output": "all"})
     assert chains["output"]["policy"] == "drop"
     with pytest.raises(ParseError):
         net.parse_nft_ruleset("not json")
@@ -188,7 +213,8 @@ def test_iptables_save() -> None:
     assert net.parse_iptables_save(sample("iptables_save_empty.txt"), "ip") == []
     chains = {c["chain"]: c for c in net.parse_iptables_save(sample("iptables_save_drop.txt"), "ip")}
     assert chains["INPUT"]["policy"] == "drop" and chains["OUTPUT"]["policy"] == "drop"
-    assert chains["INPUT"]["rules"] == [{"verdict": "accept", "conditional": True, "limit_bytes_per_second": None}]
+    rule = chains["INPUT"]["rules"][0]
+    assert (rule["verdict"], rule["conditional"], rule["match"]["input"]) == ("accept", True, "narrow")
     v6 = net.parse_iptables_save(sample("ip6tables_save_drop.txt"), "ip6")
     assert {c["family"] for c in v6} == {"ip6"}
     unconditional = net.parse_iptables_save("*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n", "ip")
@@ -210,6 +236,20 @@ def test_apt() -> None:
     security = [p for p in pending if p["security"]]
     assert pending and security and len(security) < len(pending)
     assert all(any("Security" in o or "security" in o for o in p["origins"]) for p in security)
+    listed = up.parse_apt_upgradable(sample("apt_list_upgradable.txt"))
+    listed_security = {p["package"] for p in listed if p["security"]}
+    assert len(listed) == 141 and len(listed_security) == 91
+    same_day = up.parse_apt_simulation(sample("apt_dist_upgrade_same_day.txt"))  # captured with the list
+    assert {p["package"] for p in same_day} == {p["package"] for p in listed}
+    assert {p["package"] for p in same_day if p["security"]} == listed_security
+    apt = next(p for p in listed if p["package"] == "apt")
+    assert (apt["current"], apt["candidate"], apt["origins"], apt["security"]) == (
+        "2.6.1", "2.6.2", ["oldstable-security"], True)
+    ubuntu = up.parse_apt_upgradable("Listing... Done\nlibssl3/jammy-updates,jammy-security 3.0.2-0ubuntu1.15 "
+                                     "amd64 [upgradable from: 3.0.2-0ubuntu1.14]\n")
+    assert ubuntu[0]["security"] is True
+    with pytest.raises(ParseError):
+        up.parse_apt_upgradable("Listing...\nsomething unexpected\n")
     assert up.parse_apt_lists(sample("apt_lists.txt")) == 1795781001
     assert up.parse_apt_unattended(sample("apt_unattended_absent.txt")) == {
         "package_installed": False, "periodic_unattended_upgrade": None}
@@ -225,3 +265,22 @@ def test_dnf() -> None:
     assert advisories[0]["severity"] == "Important"
     assert up.parse_dnf_automatic_conf("[commands]\napply_updates = yes\n") is True
     assert up.parse_dnf_automatic_conf("[commands]\napply_updates = no\n") is False
+
+
+def test_devices_under_a_path_map_to_their_filesystems() -> None:
+    """Real output from a mount namespace: a tmpfs weight path with a symlink to a bind-mounted disk file."""
+    mounts = st.parse_findmnt(sample("findmnt_dev_bind_tmpfs.json"))
+    devices = st.parse_lsblk(sample("lsblk.json"))
+    numbers, cut = st.parse_device_numbers(sample("find_devices_tmpfs_link.txt"), 64)
+    assert (numbers, cut) == ([40, 65024], False)
+    tmpfs, disk = (st.volume_for(n, mounts, devices) for n in numbers)
+    assert (tmpfs["dev"], tmpfs["fstype"], tmpfs["encrypted"]) == ("0:40", "tmpfs", None)
+    assert "not a block device" in tmpfs["note"]
+    assert (disk["dev"], disk["source"], disk["encrypted"]) == ("254:0", "/dev/vda", False)
+    assert "/tmp/bindcap/dst" in disk["mounts"]  # the bind mount is the same filesystem
+    (bind,) = st.parse_findmnt(sample("findmnt_T_bind.json"))
+    assert (bind["source"], bind["fsroot"], bind["majmin"]) == ("/dev/vda[/tmp/bindcap/src]", "/tmp/bindcap/src",
+                                                                "254:0")
+    assert st.volume_for(12345678, mounts, devices)["note"].startswith("no mounted filesystem")
+    with pytest.raises(ParseError):
+        st.parse_device_numbers("254:0\n", 64)

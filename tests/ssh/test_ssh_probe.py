@@ -19,11 +19,16 @@ NONCE = "0123456789abcdef0123456789abcdef"
 def test_every_probe_is_allowlisted_and_feeds_a_known_kind() -> None:
     names = [p.name for p in commands.all_probes()]
     assert len(names) == len(set(names))
+    # The prelude helpers a template calls decide how it runs; each helper has one privilege.
+    root_helpers = ("asl_root", "asl_cryptsetup", "asl_sudoers")
+    prefer_helpers = ("asl_priv", "asl_sshd_files")
     for probe in commands.all_probes():
         assert probe.kind in KINDS, probe
-        uses_root = "asl_root" in probe.template or probe.template == "asl_cryptsetup"
-        assert uses_root == (probe.privilege is Privilege.ROOT), probe
-        assert ("asl_priv" in probe.template) == (probe.privilege is Privilege.PREFER_ROOT), probe
+        assert any(h in probe.template for h in root_helpers) == (probe.privilege is Privilege.ROOT), probe
+        assert any(h in probe.template for h in prefer_helpers) == (probe.privilege is Privilege.PREFER_ROOT), probe
+    body = {m.group(1): m.group(2) for m in re.finditer(r"^(asl_\w+)\(\) \{\n(.*?)^\}", commands.PRELUDE, re.M | re.S)}
+    assert "asl_root cat" in body["asl_sudoers"] and "asl_priv" not in body["asl_sudoers"]
+    assert "asl_priv cat" in body["asl_sshd_files"] and "asl_root" not in body["asl_sshd_files"]
 
 
 def test_plan_renders_only_allowlisted_templates_with_quoted_values() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aslcheck.checks.host.common import by_host, group_members, missing, not_collected_reason
+from aslcheck.checks.host.sudo import sudo_readers
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 
@@ -50,16 +51,26 @@ def not_world_readable(ctx: CheckContext) -> Iterator[Finding]:
                               f"nothing under {a['path']} is readable by others", evidence)
 
 
+def locations(a: Mapping[str, Any]) -> list[str]:
+    """Where a weight path's bytes are: the declared path, its real path and symlink targets outside it."""
+    out = [a["path"]]
+    for extra in [a.get("real_path"), *(a.get("link_targets") or [])]:
+        if extra and extra not in out:
+            out.append(extra)
+    return out
+
+
 def _readers(a: Mapping[str, Any], users: list[Mapping[str, Any]],
-             groups: list[Mapping[str, Any]]) -> tuple[dict[str, list[str]], list[str]]:
-    """Who can read through ownership, owning groups and named ACL entries; and unknown groups."""
+             groups: list[Mapping[str, Any]]) -> tuple[dict[str, list[str]], list[str], set[str]]:
+    """Who can read through ownership, owning groups and named ACL entries; unknown groups; reader groups."""
     via: dict[str, list[str]] = {}
     unknown: list[str] = []
     owner_users = {a["owner"]} | {o["user"] for o in a["owners"]}
     owner_groups = {a["group"]} | {o["group"] for o in a["owners"]}
     for user in owner_users:
         via.setdefault(user, []).append("owner")
-    for group in sorted(owner_groups | set(a["acl_named"]["groups"])):
+    reader_groups = owner_groups | set(a["acl_named"]["groups"])
+    for group in sorted(reader_groups):
         members = group_members(group, users, groups)
         if members is None:
             unknown.append(group)
@@ -68,17 +79,25 @@ def _readers(a: Mapping[str, Any], users: list[Mapping[str, Any]],
             via.setdefault(member, []).append(f"group {group}")
     for user in a["acl_named"]["users"]:
         via.setdefault(user, []).append("ACL entry")
-    return via, unknown
+    return via, unknown, reader_groups
 
 
-@check(GROUP_WITHIN_ROSTER, kinds=["host.weight_path", "host.accounts"], primary_kinds=["host.weight_path"],
-       select=Select.ALL)
+_ROSTER_KEYS = ("owner", "group", "owners", "owners_truncated", "acl_named", "acl_extended_truncated",
+                "real_path", "link_targets", "links_truncated")
+
+
+@check(GROUP_WITHIN_ROSTER, kinds=["host.weight_path", "host.accounts", "host.sudoers"],
+       primary_kinds=["host.weight_path"], select=Select.ALL)
 def group_within_roster(ctx: CheckContext) -> Iterator[Finding]:
-    """Every user who can read a weight path (owner, owning-group member, ACL entry) is on the host roster.
+    """Every user who can read a weight path is on the host roster.
 
-    ``root`` is always allowed: it can read everything regardless of ownership.
+    Readers: the owner, members of owning groups, users and groups' members named by ACL
+    entries, below the path and at symlink targets, and users whom sudo lets read it or become
+    someone who can (see :mod:`aslcheck.checks.host.sudo`). ``root`` is always allowed: it can
+    read everything regardless of ownership.
     """
     accounts = by_host(ctx.snapshot, "host.accounts")
+    policies = by_host(ctx.snapshot, "host.sudoers")
     roster = set(ctx.config.access.host_roster) | {"root"}
     for res in ctx.resources:
         a = res.attributes
@@ -86,29 +105,42 @@ def group_within_roster(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR,
                               f"declared weight path {a.get('path')} does not exist on the host")
             continue
-        gaps = missing(a, ("owner", "group", "owners", "owners_truncated", "acl_named", "acl_extended_truncated"))
+        gaps = missing(a, _ROSTER_KEYS)
         acct = accounts.get(res.host or "")
-        if gaps or acct is None or missing(acct.attributes, ("users", "groups")):
-            yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR,
-                              not_collected_reason(res.id, gaps or ["host.accounts"]))
+        policy = policies.get(res.host or "")
+        if acct is None or missing(acct.attributes, ("users", "groups")):
+            gaps.append("host.accounts")
+        if policy is None or missing(policy.attributes, ("rules", "aliases")):
+            gaps.append("host.sudoers")
+        if gaps or acct is None or policy is None:
+            yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR, not_collected_reason(res.id, gaps))
             continue
-        if a["owners_truncated"] or a["acl_extended_truncated"]:
+        if a["owners_truncated"] or a["acl_extended_truncated"] or a["links_truncated"]:
             yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR,
-                              f"too many distinct owners or ACLs under {a['path']} to enumerate every reader")
+                              f"too many distinct owners, ACLs or symlinks under {a['path']} to enumerate every "
+                              "reader")
             continue
-        via, unknown = _readers(a, acct.attributes["users"], acct.attributes["groups"])
+        users, groups = acct.attributes["users"], acct.attributes["groups"]
+        via, unknown, reader_groups = _readers(a, users, groups)
+        through_sudo = sudo_readers(policy.attributes, users, groups, via, reader_groups, locations(a))
+        for user, ways in through_sudo.readers.items():
+            via.setdefault(user, []).extend(ways)
         outside = {u: via[u] for u in sorted(via) if u not in roster}
-        evidence = {"path": a["path"], "owner": a["owner"], "group": a["group"],
+        undecided = [msg for user, msg in through_sudo.undecided if user is None or user not in roster]
+        evidence = {"path": a["path"], "locations": locations(a), "owner": a["owner"], "group": a["group"],
                     "readers": {u: via[u] for u in sorted(via)}, "roster": sorted(roster),
-                    "outside_roster": outside, "unknown_groups": unknown}
+                    "outside_roster": outside, "unknown_groups": unknown, "sudo_undecided": undecided[:20]}
         if outside:
-            names = ", ".join(f"{u} ({'; '.join(v)})" for u, v in outside.items())
+            names = ", ".join(f"{u} ({'; '.join(v[:2])})" for u, v in outside.items())
             yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.FAIL,
                               f"users outside the host roster can read {a['path']}: {names}", evidence)
         elif unknown:
             yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR,
                               f"groups without a name on the host own entries under {a['path']}: "
                               f"{', '.join(unknown)}", evidence)
+        elif undecided:
+            yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.ERROR,
+                              f"cannot decide every reader of {a['path']}: {'; '.join(undecided[:3])}", evidence)
         else:
             yield ctx.finding(GROUP_WITHIN_ROSTER, res, Status.PASS,
                               f"every reader of {a['path']} is on the host roster", evidence)
@@ -116,23 +148,89 @@ def group_within_roster(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(ENCRYPTED_VOLUME, kinds=["host.weight_volume"], select=Select.ALL)
 def encrypted_volume(ctx: CheckContext) -> Iterator[Finding]:
-    """The weight path lives on a dm-crypt (LUKS) device or on a device stacked on one."""
+    """Every filesystem holding data at or below the weight path is on (or stacked on) a dm-crypt device.
+
+    The filesystems are those of every entry reached with symlinks followed, so a symlink to
+    another disk, a bind mount or a mount inside the weight tree counts where the bytes are.
+    """
     for res in ctx.resources:
         a = res.attributes
-        gaps = missing(a, ("encrypted", "mount", "device_chain"))
+        gaps = missing(a, ("encrypted", "mount", "device_chain", "volumes"))
         if gaps:
             yield ctx.finding(ENCRYPTED_VOLUME, res, Status.ERROR, not_collected_reason(res.id, gaps))
             continue
-        chain = " <- ".join(f"{d['name']} ({d['type']})" for d in a["device_chain"])
+        volumes = a["volumes"]
         evidence = {"path": a["path"], "mount": a["mount"], "device_chain": a["device_chain"],
-                    "crypt_status": a.get("crypt_status")}
-        if a["encrypted"] is True:
-            yield ctx.finding(ENCRYPTED_VOLUME, res, Status.PASS,
-                              f"{a['path']} is on a dm-crypt device ({chain})", evidence)
-        else:
+                    "volumes": volumes, "crypt_status": a.get("crypt_status")}
+        plain = [v for v in volumes if v["encrypted"] is False]
+        unknown = [v for v in volumes if v["encrypted"] is None]
+        if not volumes:
+            yield ctx.finding(ENCRYPTED_VOLUME, res, Status.ERROR, f"no filesystem found under {a['path']}", evidence)
+        elif plain:
+            listed = "; ".join(f"{v['source']} ({v['fstype']}, device {v['dev']}, mounted at "
+                               f"{', '.join(v['mounts'])}: "
+                               f"{' <- '.join(d['name'] + ' (' + str(d['type']) + ')' for d in v['device_chain'])})"
+                               for v in plain)
             yield ctx.finding(ENCRYPTED_VOLUME, res, Status.FAIL,
-                              f"{a['path']} is on {a['mount']['source']} mounted at {a['mount']['target']}, "
-                              f"which is not dm-crypt/LUKS ({chain})", evidence)
+                              f"data under {a['path']} is on storage that is not dm-crypt/LUKS: {listed}", evidence)
+        elif unknown:
+            yield ctx.finding(ENCRYPTED_VOLUME, res, Status.ERROR,
+                              f"cannot determine the encryption of data under {a['path']}: "
+                              + "; ".join(str(v["note"]) for v in unknown), evidence)
+        else:
+            chains = "; ".join(" <- ".join(f"{d['name']} ({d['type']})" for d in v["device_chain"]) for v in volumes)
+            yield ctx.finding(ENCRYPTED_VOLUME, res, Status.PASS,
+                              f"everything under {a['path']} is on dm-crypt devices ({chains})", evidence)
+
+
+@check(WEIGHTS_WATCHED, kinds=["host.weight_path", "host.auditd"], primary_kinds=["host.weight_path"],
+       select=Select.ALL)
+def weights_watched(ctx: CheckContext) -> Iterator[Finding]:
+    """auditd is running and a read watch covers every location of the weights.
+
+    Audit watches attach to what their path names without following a final symlink, so a
+    watch on a symlink covers nothing; the locations that must be covered are the real path
+    of the weight path and every symlink target outside it (a bind mount shares the inodes of
+    its source, so the real path covers it).
+    """
+    audits = by_host(ctx.snapshot, "host.auditd")
+    for res in ctx.resources:
+        path = res.attributes.get("path")
+        audit = audits.get(res.host or "")
+        gaps = [] if path is not None and res.attributes.get("exists") is not False else ["path"]
+        if res.attributes.get("exists") is not False:
+            gaps += missing(res.attributes, ("real_path", "link_targets", "links_truncated"))
+        if audit is None or missing(audit.attributes, ("enabled", "daemon_pid", "watches")):
+            gaps.append("host.auditd")
+        if gaps or audit is None or path is None:
+            yield ctx.finding(WEIGHTS_WATCHED, res, Status.ERROR, not_collected_reason(res.id, gaps))
+            continue
+        aa = audit.attributes
+        where = [p for p in locations(res.attributes) if p != path or res.attributes["real_path"] == path]
+        covering = {p: [w for w in aa["watches"] if _watch_covers(w, p)] for p in where}
+        reading = {p: [w for w in ws if "r" in w["perms"]] for p, ws in covering.items()}
+        evidence = {"path": path, "locations": where, "audit_enabled": aa["enabled"], "auditd_pid": aa["daemon_pid"],
+                    "covering_rules": covering}
+        unwatched = [p for p in where if not reading[p]]
+        if aa["enabled"] < 1 or aa["daemon_pid"] <= 0:
+            yield ctx.finding(WEIGHTS_WATCHED, res, Status.FAIL,
+                              f"kernel auditing is off or auditd is not running, so {path} is not watched",
+                              evidence)
+        elif res.attributes["links_truncated"]:
+            yield ctx.finding(WEIGHTS_WATCHED, res, Status.ERROR,
+                              f"too many symlinks under {path} to list every location", evidence)
+        elif not unwatched:
+            keys = sorted({str(w.get("key")) for ws in reading.values() for w in ws})
+            yield ctx.finding(WEIGHTS_WATCHED, res, Status.PASS,
+                              f"{', '.join(where)} watched for reads (keys {', '.join(keys)})", evidence)
+        else:
+            partial = [p for p in unwatched if covering[p]]
+            detail = "; ".join(
+                f"{p} is watched, but not for reads (perms {covering[p][0]['perms']})" if p in partial
+                else f"no audit rule watches {p}" for p in unwatched)
+            real = res.attributes["real_path"]
+            note = f" ({path} resolves to {real})" if real != path else ""
+            yield ctx.finding(WEIGHTS_WATCHED, res, Status.FAIL, detail + note, evidence)
 
 
 def _watch_covers(watch: Mapping[str, Any], path: str) -> bool:
@@ -140,33 +238,3 @@ def _watch_covers(watch: Mapping[str, Any], path: str) -> bool:
     if target == path:
         return True
     return watch["match"] == "tree" and path.startswith(target.rstrip("/") + "/")
-
-
-@check(WEIGHTS_WATCHED, kinds=["host.weight_path", "host.auditd"], primary_kinds=["host.weight_path"],
-       select=Select.ALL)
-def weights_watched(ctx: CheckContext) -> Iterator[Finding]:
-    """auditd is running and a read watch covers every weight path."""
-    audits = by_host(ctx.snapshot, "host.auditd")
-    for res in ctx.resources:
-        path = res.attributes.get("path")
-        audit = audits.get(res.host or "")
-        if audit is None or missing(audit.attributes, ("enabled", "daemon_pid", "watches")) or path is None:
-            yield ctx.finding(WEIGHTS_WATCHED, res, Status.ERROR, not_collected_reason(res.id, ["host.auditd"]))
-            continue
-        aa = audit.attributes
-        covering = [w for w in aa["watches"] if _watch_covers(w, path)]
-        reading = [w for w in covering if "r" in w["perms"]]
-        evidence = {"path": path, "audit_enabled": aa["enabled"], "auditd_pid": aa["daemon_pid"],
-                    "covering_rules": covering}
-        if aa["enabled"] < 1 or aa["daemon_pid"] <= 0:
-            yield ctx.finding(WEIGHTS_WATCHED, res, Status.FAIL,
-                              f"kernel auditing is off or auditd is not running, so {path} is not watched",
-                              evidence)
-        elif reading:
-            yield ctx.finding(WEIGHTS_WATCHED, res, Status.PASS,
-                              f"{path} is watched for reads (key {reading[0].get('key')})", evidence)
-        elif covering:
-            yield ctx.finding(WEIGHTS_WATCHED, res, Status.FAIL,
-                              f"{path} is watched, but not for reads (perms {covering[0]['perms']})", evidence)
-        else:
-            yield ctx.finding(WEIGHTS_WATCHED, res, Status.FAIL, f"no audit rule watches {path}", evidence)

@@ -117,8 +117,11 @@ class SshCollector:
                 for res, errs in pool.map(one, self.targets):
                     resources.extend(res)
                     errors.extend(errs)
+        # NOTE: a kind is listed only when every target answered it: the engine reads a listed
+        # kind with no resource as "none exist", which a failed host must never become.
+        complete = kinds - {e.kind for e in errors if e.kind is not None}
         run = CollectorRun(name=SOURCE, version=__version__, targets=tuple(t.name for t in self.targets),
-                           kinds=tuple(sorted(kinds)), started=started, ended=utc_now())
+                           kinds=tuple(sorted(complete)), started=started, ended=utc_now())
         return Snapshot(resources=tuple(resources), errors=tuple(errors), runs=(run,))
 
     def _collect_host(self, target: HostTarget, kinds: frozenset[str],

@@ -8,19 +8,27 @@ host and resource, and the attribute is simply absent (never a default that coul
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aslcheck.inventories.snapshot import CollectionError, Resource
-from aslcheck.inventories.ssh.commands import ACL_EXT_LINES, NEEDS_ROOT_RC, OTHER_READABLE_LIMIT, OWNERS_LIMIT
+from aslcheck.inventories.ssh.commands import (
+    ACL_EXT_LINES,
+    DEVICES_LIMIT,
+    LINKS_LIMIT,
+    NEEDS_ROOT_RC,
+    OTHER_READABLE_LIMIT,
+    OWNERS_LIMIT,
+)
 from aslcheck.inventories.ssh.parsers import ParseError
 from aslcheck.inventories.ssh.parsers import network as net
 from aslcheck.inventories.ssh.parsers import sshd as sshdp
 from aslcheck.inventories.ssh.parsers import storage as st
+from aslcheck.inventories.ssh.parsers import sudoers as sudo
 from aslcheck.inventories.ssh.parsers import system as sy
 from aslcheck.inventories.ssh.parsers import updates as up
-from aslcheck.inventories.ssh.probe import Plan, SectionResult
+from aslcheck.inventories.ssh.probe import FileRecord, Plan, SectionResult
 
 SOURCE = "ssh"
 
@@ -66,25 +74,53 @@ class HostContext:
 
 
 _DENIED = re.compile(r"Permission denied|Operation not permitted|must be root|You must be root", re.IGNORECASE)
+ABSENT_MARK = "aslcheck: absent: "
+"""Written by the probe when root looked a program up and did not find it."""
+SUDO_MISSING_MARK = "aslcheck: sudo not found"
+"""Written by the probe when a command had to go through sudo and sudo is not installed."""
+
+
+def _classify(rc: int, stderr: str, label: str, allow_rc: tuple[int, ...] = (0,)) -> None:
+    if rc == NEEDS_ROOT_RC and "aslcheck: needs root" in stderr:
+        raise ParseError("NeedsRoot", f"{label} needs root: log in as root or enable sudo -n")
+    if rc != 0 and SUDO_MISSING_MARK in stderr:
+        # NOTE: an exit 127 of "sudo -n CMD" says nothing about CMD (issue 10 class 8).
+        raise ParseError("CommandMissing", f"{label}: sudo is not installed, so it could not run as root")
+    if rc != 0 and any(line.startswith("sudo:") for line in stderr.splitlines()):
+        code = "CommandMissing" if "command not found" in stderr else "SudoRefused"
+        raise ParseError(code, f"{label}: sudo -n refused: {stderr.strip()[:300]}")
+    if _DENIED.search(stderr):
+        raise ParseError("PermissionDenied", f"{label}: {stderr.strip()[:300]}")
+    if rc == 127:
+        raise ParseError("CommandMissing", f"{label}: command not found ({stderr.strip()[:200] or 'exit 127'})")
+    if rc not in allow_rc:
+        raise ParseError("CommandFailed", f"{label} exited {rc}: {stderr.strip()[:300]}")
 
 
 def ok(sec: SectionResult, allow_rc: tuple[int, ...] = (0,), what: str | None = None) -> SectionResult:
     """Return ``sec`` if it succeeded, else raise the right :class:`ParseError`.
 
-    Permission problems are always errors ("needs root"), never an empty or absent fact.
+    Permission problems are always errors ("needs root"), never an empty or absent fact; an
+    exit code 127 is "command missing" (an ERROR) unless :func:`absent` says root looked.
     """
-    label = what or sec.name
-    if sec.rc == NEEDS_ROOT_RC and "aslcheck: needs root" in sec.stderr:
-        raise ParseError("NeedsRoot", f"{label} needs root: log in as root or enable sudo -n")
-    if sec.rc != 0 and any(line.startswith("sudo:") for line in sec.stderr.splitlines()):
-        raise ParseError("SudoRefused", f"{label}: sudo -n refused: {sec.stderr.strip()[:300]}")
-    if _DENIED.search(sec.stderr):
-        raise ParseError("PermissionDenied", f"{label}: {sec.stderr.strip()[:300]}")
-    if sec.rc == 127:
-        raise ParseError("CommandMissing", f"{label}: command not found")
-    if sec.rc not in allow_rc:
-        raise ParseError("CommandFailed", f"{label} exited {sec.rc}: {sec.stderr.strip()[:300]}")
+    _classify(sec.rc, sec.stderr, what or sec.name, allow_rc)
     return sec
+
+
+def absent(sec: SectionResult) -> bool:
+    """Whether the section's program is not installed, as root itself found (never concluded via sudo)."""
+    return sec.rc == 127 and any(line.startswith(ABSENT_MARK) for line in sec.stderr.splitlines())
+
+
+def ok_records(records: Iterable[FileRecord], label: str) -> list[FileRecord]:
+    """The records of a walk, after raising for any read that failed for another reason than "no such file"."""
+    out = []
+    for rec in records:
+        if rec.rc != 0 and not rec.missing():
+            _classify(rec.rc, rec.stderr, f"{label} {rec.name}")
+            raise ParseError("ReadFailed", f"{label}: cannot read {rec.name}: {rec.stderr[:200] or f'exit {rec.rc}'}")
+        out.append(rec)
+    return out
 
 
 def fact_os(c: HostContext) -> dict[str, Any]:
@@ -106,18 +142,26 @@ def fact_os(c: HostContext) -> dict[str, Any]:
 
 
 def fact_sshd(c: HostContext) -> dict[str, Any]:
-    """``host.sshd``: effective settings (``sshd -T``, else files + defaults) and Match overrides."""
-    files = sshdp.parse_sshd_files(ok(c.sec("sshd_files")).files, c.sshd_config)
+    """``host.sshd``: effective settings (``sshd -T``, else files + defaults) and every Match block.
+
+    ``sshd -T`` without ``-C`` ignores Match blocks, so the blocks always come from the files,
+    which must therefore be read completely (Include followed) in both cases.
+    """
+    files_sec = ok(c.sec("sshd_files"), what="sshd config files")
+    files = sshdp.parse_sshd_files(ok_records(files_sec.files, "sshd config"), c.sshd_config)
     sec = c.sec("sshd_t")
+    defaulted: list[str] = []
     try:
         settings = sshdp.parse_sshd_t(ok(sec, what="sshd -T").text())
         source = "sshd -T"
     except ParseError as exc:
-        if exc.code not in ("NeedsRoot", "SudoRefused"):
+        if exc.code not in ("NeedsRoot", "SudoRefused") and not (exc.code == "CommandMissing" and
+                                                                   SUDO_MISSING_MARK in sec.stderr):
             raise
-        settings, source = files.settings, "config files"
+        settings, source, defaulted = files.settings, "config files", files.defaulted
     return {"source": source, "config_file": c.sshd_config, "settings": settings,
-            "match_values": files.match_values, "files_read": files.files}
+            "files_settings": files.settings, "match_values": files.match_values,
+            "match_blocks": files.match_blocks, "defaulted": defaulted, "files_read": files.files}
 
 
 def fact_accounts(c: HostContext) -> dict[str, Any]:
@@ -127,23 +171,24 @@ def fact_accounts(c: HostContext) -> dict[str, Any]:
 
 
 def fact_sudoers(c: HostContext) -> dict[str, Any]:
-    """``host.sudoers``: rule lines of /etc/sudoers and /etc/sudoers.d."""
-    rules: list[str] = []
-    files_present = []
-    for name in ("sudoers", "sudoers_d"):
-        sec = c.sec(name)
-        # NOTE: only a missing file is "no rules"; any other failure (permission) is an error.
-        if sec.rc not in (0, NEEDS_ROOT_RC) and "No such file or directory" in sec.stderr:
-            continue
-        rules += sy.parse_sudoers(ok(sec).text())
-        files_present.append(name)
-    return {"rules": rules, "sources_read": files_present}
+    """``host.sudoers``: structured sudo rules of /etc/sudoers and everything it includes.
+
+    Any line that cannot be read, any include the probe did not follow, a sudo.conf that
+    points sudo elsewhere, or sudo rules from LDAP/SSSD is an error, never "no rules".
+    """
+    walk = ok(c.sec("sudoers"), what="sudoers")
+    records = ok_records(walk.files, "sudoers")
+    conf = ok(c.sec("sudo_conf"), what="sudo.conf").files
+    nss = ok(c.sec("nsswitch"), what="nsswitch.conf").files
+    conf_rec = ok_records(conf, "sudo.conf")[0] if conf else None
+    nss_rec = ok_records(nss, "nsswitch.conf")[0] if nss else None
+    return dict(sudo.sudoers_fact(records, conf_rec, nss_rec))
 
 
 def fact_auditd(c: HostContext) -> dict[str, Any]:
     """``host.auditd``: kernel audit state, daemon PID and file-watch rules."""
     status_sec = c.sec("auditctl_s")
-    if status_sec.rc == 127:
+    if absent(status_sec):
         return {"installed": False, "enabled": 0, "daemon_pid": 0, "watches": []}
     status = sy.parse_auditctl_status(ok(status_sec, what="auditctl -s").text())
     watches = sy.parse_auditctl_rules(ok(c.sec("auditctl_l"), what="auditctl -l").text())
@@ -158,7 +203,7 @@ def fact_firewall(c: HostContext) -> dict[str, Any]:
                         ("iptables", lambda t: net.parse_iptables_save(t, "ip")),
                         ("ip6tables", lambda t: net.parse_iptables_save(t, "ip6"))):
         sec = c.sec(name)
-        if sec.rc == 127:
+        if absent(sec):
             tools[name] = "absent"
             continue
         chains.extend(parse(ok(sec).text()))
@@ -183,7 +228,8 @@ def fact_exec_control(c: HostContext) -> dict[str, Any]:
     """``host.exec_control``: fapolicyd, SELinux, IMA appraisal and noexec mounts."""
     fap = c.sec("fapolicyd")
     fapolicyd = sy.parse_unit_state(fap.text(), fap.stderr)
-    selinux = sy.parse_getenforce(c.sec("getenforce").text(), c.sec("getenforce").rc)
+    enforce = c.sec("getenforce")
+    selinux = "absent" if absent(enforce) else sy.parse_getenforce(enforce.text(), enforce.rc)
     ima = sy.parse_cmdline_ima(ok(c.sec("cmdline")).text())
     mounts = st.parse_findmnt(ok(c.sec("mounts")).text())
     noexec = sorted({m["target"] for m in mounts if "noexec" in str(m["options"]).split(",")})
@@ -198,7 +244,7 @@ def fact_updates(c: HostContext) -> dict[str, Any]:
     manager = up.parse_package_managers(ok(c.sec("pkg_manager")).text())
     _, _, now = sy.parse_whoami(ok(c.sec("whoami")).text())
     if manager == "apt":
-        pending = up.parse_apt_simulation(ok(c.sec("apt_upgrade"), what="apt-get -s").text())
+        pending = up.parse_apt_upgradable(ok(c.sec("apt_upgrade"), what="apt list --upgradable").text())
         index = up.parse_apt_lists(ok(c.sec("apt_lists")).text())
         una = up.parse_apt_unattended(c.sec("apt_unattended").text())
         timer_sec = c.sec("apt_timer")
@@ -240,29 +286,49 @@ def fact_edr(c: HostContext) -> dict[str, Any]:
     return {"declared_units": list(c.plan.units), "states": states}
 
 
+def _only_missing(sec: SectionResult, program: str) -> bool:
+    lines = [line for line in sec.stderr.splitlines() if line.strip()]
+    return sec.rc != 0 and bool(lines) and all(
+        line.startswith(f"{program}:") and line.endswith("No such file or directory") for line in lines)
+
+
+def _clean(sec: SectionResult, what: str) -> SectionResult:
+    # NOTE: piped through head/sort, so the exit code is the last command's; stderr tells.
+    ok(sec, what=what)
+    if sec.stderr:
+        _classify(1, sec.stderr, what)
+    return sec
+
+
 def fact_weight_path(c: HostContext, i: int, path: str) -> dict[str, Any]:
-    """``host.weight_path``: owner, group, mode, ACLs, others-readable entries and owners below."""
+    """``host.weight_path``: owner, group, mode, ACLs, others-readable entries and owners below.
+
+    Symlinks at and below the path are followed (``find -L``, ``getfacl -L``): permissions are
+    those of the targets, and ``real_path`` and ``link_targets`` say where the bytes really are.
+    """
     base: dict[str, Any] = {"path": path, "declared_by": list(c.path_groups.get(path, ()))}
     stat_sec = c.sec(f"stat_{i}")
-    if stat_sec.rc != 0 and "No such file or directory" in stat_sec.stderr:
+    if _only_missing(stat_sec, "stat"):
         return {**base, "exists": False}
     info = st.parse_stat(ok(stat_sec, what=f"stat {path}").text())
+    real_out = ok(c.sec(f"realpath_{i}"), what=f"realpath {path}").stdout
+    real = real_out[:-1].decode("utf-8", "replace") if real_out.endswith(b"\0") else ""
+    if not real.startswith("/") or "\0" in real:
+        raise ParseError("BadOutput", f"realpath {path} printed {real_out[:200]!r}")
     acl = st.parse_getfacl(ok(c.sec(f"acl_{i}"), what=f"getfacl {path}").text())
-    ext_sec = ok(c.sec(f"acl_ext_{i}"), what=f"getfacl -R {path}")
-    if ext_sec.stderr:  # NOTE: piped through head, so the exit code is head's; stderr tells.
-        raise ParseError("CommandFailed", f"getfacl -R {path}: {ext_sec.stderr[:300]}")
-    ext_text = ext_sec.text()
+    ext_text = _clean(c.sec(f"acl_ext_{i}"), f"getfacl -R {path}").text()
     ext = st.parse_getfacl(ext_text)
-    readable_sec = ok(c.sec(f"other_readable_{i}"), what=f"find {path}")
-    if readable_sec.stderr:
-        raise ParseError("CommandFailed", f"find {path}: {readable_sec.stderr[:300]}")
-    readable, readable_cut = st.parse_nul_list(readable_sec.stdout, OTHER_READABLE_LIMIT)
-    owners_sec = ok(c.sec(f"owners_{i}"), what=f"find {path}")
-    if owners_sec.stderr:
-        raise ParseError("CommandFailed", f"find {path}: {owners_sec.stderr[:300]}")
-    owners, owners_cut = st.parse_owner_pairs(owners_sec.stdout, OWNERS_LIMIT)
+    readable, readable_cut = st.parse_nul_list(_clean(c.sec(f"other_readable_{i}"), f"find {path}").stdout,
+                                               OTHER_READABLE_LIMIT)
+    owners, owners_cut = st.parse_owner_pairs(_clean(c.sec(f"owners_{i}"), f"find {path}").stdout, OWNERS_LIMIT)
+    targets, links_cut = st.parse_nul_list(_clean(c.sec(f"links_{i}"), f"find -xtype l {path}").stdout,
+                                           LINKS_LIMIT)
+    outside = sorted({t for t in targets if not st.within(t, real)})
     return {
         **base, "exists": True, **info,
+        "real_path": real,
+        "link_targets": outside,
+        "links_truncated": links_cut,
         "acl": acl[0]["entries"] if acl else [],
         "acl_named": st.acl_named_principals(acl + ext),
         "acl_extended_files": sorted({r["file"] for r in ext}),
@@ -275,17 +341,24 @@ def fact_weight_path(c: HostContext, i: int, path: str) -> dict[str, Any]:
 
 
 def fact_weight_volume(c: HostContext, i: int, path: str) -> dict[str, Any]:
-    """``host.weight_volume``: the mount holding the path, its device chain and dm-crypt state."""
-    mounts = st.parse_findmnt(ok(c.sec(f"mount_{i}"), what=f"findmnt -T {path}").text())
-    if len(mounts) != 1:
-        raise ParseError("BadOutput", f"findmnt -T {path} returned {len(mounts)} mounts")
-    mount = mounts[0]
+    """``host.weight_volume``: every filesystem holding data at or below the path, and its dm-crypt state.
+
+    The devices are those of every entry reached from the path with symlinks followed, so a
+    symlink to another disk, a bind mount or a filesystem mounted inside the weight tree is
+    checked where the bytes are, not where the path starts.
+    """
+    top = st.parse_findmnt(ok(c.sec(f"mount_{i}"), what=f"findmnt -T {path}").text())
+    if len(top) != 1:
+        raise ParseError("BadOutput", f"findmnt -T {path} returned {len(top)} mounts")
+    numbers, cut = st.parse_device_numbers(_clean(c.sec(f"devices_{i}"), f"find {path} -printf %D").text(),
+                                           DEVICES_LIMIT)
+    if cut:
+        raise ParseError("Undeterminable", f"data under {path} spans more than {DEVICES_LIMIT} filesystems")
+    mounts = st.parse_findmnt(ok(c.sec("mounts_dev"), what="findmnt").text())
     devices = st.parse_lsblk(ok(c.sec("lsblk")).text())
-    chain = st.device_chain(str(mount["source"]), devices)
-    if chain is None:
-        raise ParseError("Undeterminable",
-                         f"{path} is on {mount['fstype']} {mount['source']}, not a block device lsblk "
-                         "reports, so dm-crypt cannot be determined")
+    volumes = [st.volume_for(number, mounts, devices) for number in numbers]
+    if not volumes:
+        raise ParseError("BadOutput", f"find {path} reported no device at all")
     crypt_sec = c.sections.get("cryptsetup")
     luks: dict[str, Any] | None = None
     luks_note = None
@@ -296,7 +369,11 @@ def fact_weight_volume(c: HostContext, i: int, path: str) -> dict[str, Any]:
                     for f in crypt_sec.files if f.rc == 0}
         except ParseError as exc:
             luks_note = exc.message
-    return {"path": path, "mount": mount, "device_chain": chain, "encrypted": st.chain_encrypted(chain),
+    top_chain = st.device_chain(str(top[0]["source"]), devices)
+    states = [v["encrypted"] for v in volumes]
+    return {"path": path, "mount": top[0], "device_chain": top_chain or [],
+            "volumes": volumes,
+            "encrypted": False if False in states else (None if None in states else True),
             "crypt_status": luks, "crypt_status_note": luks_note}
 
 

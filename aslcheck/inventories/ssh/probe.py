@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 
 from aslcheck.inventories.ssh.commands import (
     HOST_PROBES,
@@ -20,6 +21,15 @@ class TruncatedOutput(Exception):
     """The probe output ended before its final marker, or its framing is inconsistent."""
 
 
+class RecordKind(Enum):
+    """What a record inside a section holds."""
+
+    FILE = "file"
+    """The output of one command about one item: a file's bytes (``cat``), ``cryptsetup status``."""
+    DIR = "dir"
+    """A directory listing: NUL-terminated ``<type><target type> <name>`` entries (``find -printf '%y%Y %f\\0'``)."""
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """A file (or sub-item) dumped inside a section."""
@@ -30,6 +40,30 @@ class FileRecord:
     """Its bytes."""
     rc: int
     """Exit code of the dump (``cat``, ``cryptsetup status``)."""
+    stderr: str = ""
+    """What the dump wrote to standard error (so a missing file is told apart from a refused read)."""
+    kind: RecordKind = RecordKind.FILE
+    """File content or directory listing."""
+
+    def missing(self) -> bool:
+        """Whether the read failed only because the file does not exist (``cat``/``find`` said so)."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        return (self.rc != 0 and bool(lines)
+                and all(not line.startswith(("sudo:", "aslcheck:")) and line.endswith("No such file or directory")
+                        for line in lines))
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Entries of a directory listing as ``(target type, name)``; ``find`` types (``f``, ``d``, ``l``...)."""
+        out = []
+        for raw in self.content.split(b"\0"):
+            if not raw:
+                continue
+            text = raw.decode("utf-8", "replace")
+            kinds, sep, name = text.partition(" ")
+            if not sep or len(kinds) != 2:
+                raise TruncatedOutput(f"bad directory entry {text!r} in {self.name}")
+            out.append((kinds[1], name))
+        return out
 
 
 @dataclass(frozen=True)
@@ -89,7 +123,7 @@ def plan_probe(kinds: Iterable[str], paths: Iterable[str], units: Iterable[str],
     return Plan(tuple(out), path_list, unit_list)
 
 
-_TAGS = (b"B", b"R", b"E", b"Z", b"F", b"FR", b"DONE")
+_TAGS = (b"B", b"R", b"E", b"Z", b"F", b"D", b"FR", b"DONE")
 
 
 def split_output(output: bytes, nonce: str, expected: Iterable[str]) -> Mapping[str, SectionResult]:
@@ -108,6 +142,7 @@ def split_output(output: bytes, nonce: str, expected: Iterable[str]) -> Mapping[
     stdout_parts: list[bytes] = []
     files: list[FileRecord] = []
     file_name = ""
+    file_kind = RecordKind.FILE
     rc = 0
     done = False
     for match in marker.finditer(output):
@@ -118,11 +153,13 @@ def split_output(output: bytes, nonce: str, expected: Iterable[str]) -> Mapping[
             raise TruncatedOutput("output continues after the final marker")
         if tag == b"B" and state == "idle":
             name, state, stdout_parts, files = arg, "out", [], []
-        elif tag == b"F" and state == "out":
+        elif tag in (b"F", b"D") and state == "out":
             stdout_parts.append(chunk)
             file_name, state = _unhex(arg), "file"
+            file_kind = RecordKind.FILE if tag == b"F" else RecordKind.DIR
         elif tag == b"FR" and state == "file":
-            files.append(FileRecord(file_name, chunk, _int(arg)))
+            code, _, err = arg.partition(" ")
+            files.append(FileRecord(file_name, chunk, _int(code), _unhex(err.strip()).rstrip("\n"), file_kind))
             state = "out"
         elif tag == b"R" and state == "out":
             stdout_parts.append(chunk)

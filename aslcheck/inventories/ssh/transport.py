@@ -17,6 +17,7 @@ import hashlib
 import os
 import select
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from aslcheck.inventories.ssh.targets import HostTarget
 
 if TYPE_CHECKING:
     import paramiko
+
+    _KeyCache = dict[str, tuple[tuple[int, int, int], "paramiko.PKey | None"]]
 
 
 class SshError(Exception):
@@ -176,6 +179,8 @@ class ParamikoConnector:
         self.use_agent = use_agent
         self.passphrase = passphrase
         self.default_user = default_user or getpass.getuser()
+        self._keys: _KeyCache = {}
+        self._key_lock = threading.Lock()
 
     def connect(self, target: HostTarget) -> Connection:
         """Connect through every ProxyJump hop to ``target``; each hop is verified and authenticated."""
@@ -253,6 +258,44 @@ class ParamikoConnector:
                            f"host key of {hop.name} ({name}) CHANGED: server offered {key.get_name()} {got}, "
                            f"known_hosts has {listed}; no credentials were sent", "ssh:hostkey")
 
+    def _identity(self, path: str) -> paramiko.PKey | None:
+        """The private key at ``path``, parsed once per connector (``None``: absent or skipped).
+
+        NOTE: parsing is not cheap: paramiko builds an RSA key through cryptography's
+        validating constructor, about 0.6 s of CPU for a 3072-bit key, which every host of a
+        fleet paid again (bench/ssh_fleet.py --keys). The cache is keyed by the file's identity,
+        so a key replaced on disk is read again; a passphrase is asked for once.
+        """
+        import paramiko
+
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._key_lock:
+            cached = self._keys.get(path)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            try:
+                key: paramiko.PKey | None = paramiko.PKey.from_path(path)
+            except (paramiko.PasswordRequiredException, TypeError):
+                # NOTE: paramiko >= 4 lets cryptography's TypeError through for encrypted keys.
+                secret = self.passphrase(path) if self.passphrase else None
+                if secret is None:
+                    key = None
+                else:
+                    # NOTE: from_path is annotated as taking str but cryptography needs bytes.
+                    password: Any = secret.encode("utf-8")
+                    try:
+                        key = paramiko.PKey.from_path(path, password)
+                    except (paramiko.SSHException, ValueError, TypeError) as exc:
+                        raise SshError("KeyUnusable", f"cannot decrypt {path}: {exc}", "ssh:auth") from exc
+            except (paramiko.SSHException, OSError, ValueError) as exc:
+                raise SshError("KeyUnusable", f"cannot load {path}: {exc}", "ssh:auth") from exc
+            self._keys[path] = (stamp, key)
+            return key
+
     def _candidate_keys(self, hop: HostTarget) -> list[tuple[str, paramiko.PKey]]:
         import paramiko
 
@@ -262,23 +305,9 @@ class ParamikoConnector:
             with contextlib.suppress(paramiko.SSHException):
                 keys.extend((f"agent key {fingerprint(k)}", k) for k in paramiko.Agent().get_keys())
         for path in hop.identity_files:
-            if not os.path.exists(path):
-                continue
-            try:
-                keys.append((path, paramiko.PKey.from_path(path)))
-            except (paramiko.PasswordRequiredException, TypeError):
-                # NOTE: paramiko >= 4 lets cryptography's TypeError through for encrypted keys.
-                secret = self.passphrase(path) if self.passphrase else None
-                if secret is None:
-                    continue
-                # NOTE: from_path is annotated as taking str but cryptography needs bytes.
-                password: Any = secret.encode("utf-8")
-                try:
-                    keys.append((path, paramiko.PKey.from_path(path, password)))
-                except (paramiko.SSHException, ValueError, TypeError) as exc:
-                    raise SshError("KeyUnusable", f"cannot decrypt {path}: {exc}", "ssh:auth") from exc
-            except (paramiko.SSHException, OSError, ValueError) as exc:
-                raise SshError("KeyUnusable", f"cannot load {path}: {exc}", "ssh:auth") from exc
+            key = self._identity(path)
+            if key is not None:
+                keys.append((path, key))
         return keys
 
     def _authenticate(self, hop: HostTarget, transport: paramiko.Transport) -> None:

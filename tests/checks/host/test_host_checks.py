@@ -34,19 +34,31 @@ def wpath(host: str, path: str = "/srv/w", **over: Any) -> Resource:
                              "acl_named": {"users": [], "groups": []}, "acl_extended_files": [],
                              "acl_extended_truncated": False, "other_readable": [],
                              "other_readable_truncated": False,
-                             "owners": [{"user": "svc", "group": "weights"}], "owners_truncated": False}
+                             "owners": [{"user": "svc", "group": "weights"}], "owners_truncated": False,
+                             "real_path": path, "link_targets": [], "links_truncated": False}
     attrs.update(over)
     return res("host.weight_path", f"{host}:{path}", host, **attrs)
 
 
-def volume(host: str, encrypted: bool, path: str = "/srv/w") -> Resource:
-    chain = [{"name": "data", "type": "crypt", "fstype": "ext4"}, {"name": "sda2", "type": "part",
-                                                                 "fstype": "crypto_LUKS"}]
+CRYPT = [{"name": "data", "type": "crypt", "fstype": "ext4"}, {"name": "sda2", "type": "part", "fstype": "crypto_LUKS"}]
+PLAIN = [{"name": "sda3", "type": "part", "fstype": "ext4"}]
+
+
+def vol(dev: str, chain: list[dict[str, Any]] | None, encrypted: bool | None, mount: str = "/srv") -> dict[str, Any]:
+    return {"dev": dev, "mounts": [mount], "source": "/dev/mapper/data" if encrypted else "/dev/sda3",
+            "fstype": "ext4" if chain else "tmpfs", "device_chain": chain, "encrypted": encrypted,
+            "note": None if chain else "tmpfs tmpfs is not a block device lsblk reports"}
+
+
+def volume(host: str, encrypted: bool, path: str = "/srv/w", extra: list[dict[str, Any]] | None = None) -> Resource:
+    volumes = [vol("254:1", CRYPT, True) if encrypted else vol("8:3", PLAIN, False), *(extra or [])]
+    states = [v["encrypted"] for v in volumes]
     return res("host.weight_volume", f"{host}:{path}", host, path=path,
                mount={"target": "/srv", "source": "/dev/mapper/data" if encrypted else "/dev/sda3",
                       "fstype": "ext4", "options": "rw"},
-               device_chain=chain if encrypted else [{"name": "sda3", "type": "part", "fstype": "ext4"}],
-               encrypted=encrypted, crypt_status=None, crypt_status_note=None)
+               device_chain=CRYPT if encrypted else PLAIN, volumes=volumes,
+               encrypted=False if False in states else (None if None in states else True),
+               crypt_status=None, crypt_status_note=None)
 
 
 HARD_SSHD = {"passwordauthentication": "no", "kbdinteractiveauthentication": "no", "permitrootlogin": "no",
@@ -54,18 +66,34 @@ HARD_SSHD = {"passwordauthentication": "no", "kbdinteractiveauthentication": "no
              "disableforwarding": "no", "permittunnel": "no", "x11forwarding": "no",
              "banner": "/etc/issue.net", "pubkeyauthentication": "yes",
              "pubkeyacceptedalgorithms": "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com",
-             "pubkeyauthoptions": "touch-required", "authenticationmethods": "any"}
+             "pubkeyauthoptions": "touch-required", "authenticationmethods": "any",
+             "hostbasedauthentication": "no", "gssapiauthentication": "no"}
 
 
-def sshd(host: str, match: Mapping[str, list[str]] | None = None, **over: str) -> Resource:
+def sshd(host: str, match: Mapping[str, list[str]] | None = None, blocks: list[dict[str, Any]] | None = None,
+         **over: str) -> Resource:
     settings = {**HARD_SSHD, **over}
     mv = {k: [] for k in HARD_SSHD} | dict(match or {})
     return res("host.sshd", host, host, source="sshd -T", config_file="/etc/ssh/sshd_config",
-               settings=settings, match_values=mv, files_read=["/etc/ssh/sshd_config"])
+               settings=settings, match_values=mv, match_blocks=blocks or [], files_read=["/etc/ssh/sshd_config"])
 
 
 def accounts(host: str) -> Resource:
     return res("host.accounts", host, host, users=USERS, groups=GROUPS)
+
+
+def sudoers(host: str, *rules: dict[str, Any]) -> Resource:
+    return res("host.sudoers", host, host, rules=list(rules), aliases={"user": {}, "runas": {}, "host": {}, "cmnd": {}},
+               defaults=[], files_read=["/etc/sudoers"])
+
+
+def sudo_rule(user: str, command: str, args: list[str] | None = None, runas: str | None = None) -> dict[str, Any]:
+    runas_users = None if runas is None else [{"neg": False, "name": runas}]
+    return {"file": "/etc/sudoers", "line": 1, "text": f"{user} ALL = {command}",
+            "users": [{"neg": False, "name": user}],
+            "privileges": [{"hosts": [{"neg": False, "name": "ALL"}],
+                            "commands": [{"neg": False, "command": command, "args": args, "tags": [], "options": {},
+                                          "digest": False, "runas_users": runas_users, "runas_groups": None}]}]}
 
 
 def auditd(host: str, enabled: int = 1, pid: int = 42, watches: list[dict[str, Any]] | None = None) -> Resource:
@@ -79,8 +107,15 @@ def chain(family: str, hook: str, policy: str, rules: list[dict[str, Any]] | Non
             "rules": rules or []}
 
 
-ACCEPT_ALL = {"verdict": "accept", "conditional": False, "limit_bytes_per_second": None}
-ACCEPT_SSH = {"verdict": "accept", "conditional": True, "limit_bytes_per_second": None}
+ACCEPT_ALL = {"verdict": "accept", "conditional": False, "limit_bytes_per_second": None,
+              "match": {"input": "all", "output": "all"}}
+ACCEPT_SSH = {"verdict": "accept", "conditional": True, "limit_bytes_per_second": None,
+              "match": {"input": "narrow", "output": "all"}, "conditions": ["tcp dport == 22"]}
+ACCEPT_INTERNAL = {"verdict": "accept", "conditional": True, "limit_bytes_per_second": None,
+                   "match": {"input": "all", "output": "narrow"}, "conditions": ["ip daddr == 10.0.0.0/8"]}
+ACCEPT_MARK = {"verdict": "accept", "conditional": True, "limit_bytes_per_second": None,
+               "match": {"input": "unknown", "output": "unknown"}, "conditions": ["meta mark == 1"]}
+LEGACY_CONDITIONAL = {"verdict": "accept", "conditional": True, "limit_bytes_per_second": None}
 
 
 def firewall(host: str, *chains: dict[str, Any]) -> Resource:
@@ -146,17 +181,29 @@ CASES = [
          {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": F, "d:/srv/w": E, "e:/srv/w": E, "f:/srv/w": F}),
     # weights.group_within_roster
     Case("host.weights.group_within_roster",
-         (wpath("a"), accounts("a"), wpath("b", group="staff"), accounts("b"),
-          wpath("c", acl_named={"users": ["eve"], "groups": []}), accounts("c"),
-          wpath("d"), wpath("e", owners_truncated=True), accounts("e"),
-          wpath("g", owners=[{"user": "svc", "group": "4242"}]), accounts("g")),
-         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": F, "d:/srv/w": E, "e:/srv/w": E, "g:/srv/w": E}),
-    Case("host.weights.group_within_roster", (wpath("a"), accounts("a")), {"a:/srv/w": F},
+         (wpath("a"), accounts("a"), sudoers("a"), wpath("b", group="staff"), accounts("b"), sudoers("b"),
+          wpath("c", acl_named={"users": ["eve"], "groups": []}), accounts("c"), sudoers("c"),
+          wpath("d"), sudoers("d"), wpath("e", owners_truncated=True), accounts("e"), sudoers("e"),
+          wpath("g", owners=[{"user": "svc", "group": "4242"}]), accounts("g"), sudoers("g"),
+          wpath("h"), accounts("h"),
+          wpath("i"), accounts("i"), sudoers("i", sudo_rule("eve", "ALL", runas="ALL")),
+          wpath("j"), accounts("j"), sudoers("j", sudo_rule("eve", "/bin/cat", ["*"])),
+          wpath("k"), accounts("k"), sudoers("k", sudo_rule("eve", "/usr/local/bin/report")),
+          wpath("l"), accounts("l"), sudoers("l", sudo_rule("svc", "/usr/local/bin/report")),
+          wpath("m"), accounts("m"), sudoers("m", sudo_rule("eve", "/usr/bin/id")),
+          wpath("n", real_path="/data/w", links_truncated=True), accounts("n"), sudoers("n")),
+         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": F, "d:/srv/w": E, "e:/srv/w": E, "g:/srv/w": E,
+          "h:/srv/w": E, "i:/srv/w": F, "j:/srv/w": F, "k:/srv/w": E, "l:/srv/w": P, "m:/srv/w": P,
+          "n:/srv/w": E}),
+    Case("host.weights.group_within_roster", (wpath("a"), accounts("a"), sudoers("a")), {"a:/srv/w": F},
          config=Config(access=Access(host_roster=()))),
-    # weights.encrypted_volume
+    # weights.encrypted_volume: every filesystem under the path counts
     Case("host.weights.encrypted_volume",
-         (volume("a", True), volume("b", False), res("host.weight_volume", "c:/srv/w", "c", path="/srv/w")),
-         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": E}),
+         (volume("a", True), volume("b", False), res("host.weight_volume", "c:/srv/w", "c", path="/srv/w"),
+          volume("d", True, extra=[vol("8:3", PLAIN, False, "/srv/w/cache")]),
+          volume("e", True, extra=[vol("0:42", None, None, "/srv/w/tmp")]),
+          volume("f", False, extra=[vol("0:42", None, None, "/srv/w/tmp")])),
+         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": E, "d:/srv/w": F, "e:/srv/w": E, "f:/srv/w": F}),
     # auditd
     Case("host.auditd.active", (auditd("a"), auditd("b", enabled=0), auditd("c", pid=0),
                                 res("host.auditd", "d", "d", installed=True)),
@@ -165,8 +212,17 @@ CASES = [
          (wpath("a"), auditd("a"), wpath("b"), auditd("b", watches=[]),
           wpath("c"), auditd("c", watches=[{"path": "/srv/w", "perms": "wa", "key": None, "match": "tree"}]),
           wpath("d"), auditd("d", enabled=0), wpath("e"),
-          wpath("f"), auditd("f", watches=[{"path": "/sr", "perms": "r", "key": None, "match": "tree"}])),
-         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": F, "d:/srv/w": F, "e:/srv/w": E, "f:/srv/w": F}),
+          wpath("f"), auditd("f", watches=[{"path": "/sr", "perms": "r", "key": None, "match": "tree"}]),
+          # /srv/w is a symlink to /data/w: a watch on /srv covers the link, not the bytes
+          wpath("g", real_path="/data/w"), auditd("g"),
+          wpath("h", real_path="/data/w"),
+          auditd("h", watches=[{"path": "/data", "perms": "r", "key": "w", "match": "tree"}]),
+          wpath("i", link_targets=["/mnt/shards"]), auditd("i"),
+          wpath("j", link_targets=["/mnt/shards"]),
+          auditd("j", watches=[{"path": "/srv", "perms": "r", "key": "w", "match": "tree"},
+                               {"path": "/mnt/shards", "perms": "r", "key": "s", "match": "tree"}])),
+         {"a:/srv/w": P, "b:/srv/w": F, "c:/srv/w": F, "d:/srv/w": F, "e:/srv/w": E, "f:/srv/w": F,
+          "g:/srv/w": F, "h:/srv/w": P, "i:/srv/w": F, "j:/srv/w": P}),
     # sshd
     Case("host.sshd.password_auth_disabled",
          (sshd("a"), sshd("b", passwordauthentication="yes"), sshd("c", kbdinteractiveauthentication="yes"),
@@ -180,14 +236,19 @@ CASES = [
           sshd("d", permittunnel="point-to-point"),
           sshd("e", disableforwarding="yes", allowtcpforwarding="yes", x11forwarding="yes"),
           sshd("f", disableforwarding="yes", permittunnel="yes"),
-          sshd("g", match={"allowtcpforwarding": ["yes"]})),
-         {"a": P, "b": F, "c": F, "d": F, "e": P, "f": F, "g": F}),
+          sshd("g", match={"allowtcpforwarding": ["yes"]}),
+          sshd("h", allowstreamlocalforwarding="yes"),
+          sshd("i", disableforwarding="yes", allowtcpforwarding="yes", match={"disableforwarding": ["no"]}),
+          sshd("j", blocks=[{"criteria": "User ops", "file": "/etc/ssh/sshd_config", "line": 9,
+                             "settings": {}, "unknown": ["futureforwarding"]}])),
+         {"a": P, "b": F, "c": F, "d": F, "e": P, "f": F, "g": F, "h": F, "i": F, "j": E}),
     Case("host.sshd.banner", (sshd("a"), sshd("b", banner="none"), sshd("c", match={"banner": ["none"]})),
          {"a": P, "b": F, "c": F}),
     Case("host.sshd.hardware_keys",
          (sshd("a"), sshd("b", pubkeyacceptedalgorithms="sk-ssh-ed25519@openssh.com,ssh-ed25519"),
-          sshd("c", pubkeyacceptedalgorithms="default"), sshd("d", passwordauthentication="yes")),
-         {"a": P, "b": F, "c": F, "d": F}),
+          sshd("c", pubkeyacceptedalgorithms="default"), sshd("d", passwordauthentication="yes"),
+          sshd("e", hostbasedauthentication="yes"), sshd("f", match={"gssapiauthentication": ["yes"]})),
+         {"a": P, "b": F, "c": F, "d": F, "e": F, "f": F}),
     Case("host.sshd.hardware_keys", (sshd("a"), sshd("b", banner="none")), {"a": NA, "b": NA},
          config=Config()),
     # firewall
@@ -195,10 +256,15 @@ CASES = [
          (firewall("a", *DROP_IN), firewall("b", chain("inet", "input", "drop", [ACCEPT_ALL])),
           firewall("c", chain("ip", "input", "drop")),
           firewall("d", chain("ip", "input", "drop"), chain("ip6", "input", "drop")),
-          firewall("e"), firewall("f", chain("inet", "output", "drop"))),
-         {"a": P, "b": F, "c": F, "d": P, "e": F, "f": F}),
+          firewall("e"), firewall("f", chain("inet", "output", "drop")),
+          firewall("g", chain("inet", "input", "drop", [ACCEPT_SSH, ACCEPT_MARK])),
+          firewall("h", chain("inet", "input", "drop", [LEGACY_CONDITIONAL])),
+          firewall("i", chain("inet", "input", "drop", [ACCEPT_MARK, ACCEPT_ALL])),
+          firewall("j", {**chain("inet", "input", "drop", [ACCEPT_SSH]), "table_state": "dormant"}),
+          firewall("k", {**chain("inet", "input", "drop", [ACCEPT_SSH]), "table_state": "unknown"})),
+         {"a": P, "b": F, "c": F, "d": P, "e": F, "f": F, "g": E, "h": E, "i": F, "j": F, "k": E}),
     Case("host.egress.limited",
-         (egress("a"), firewall("a", chain("inet", "output", "drop", [ACCEPT_SSH])),
+         (egress("a"), firewall("a", chain("inet", "output", "drop", [ACCEPT_INTERNAL])),
           egress("b", rate=1_000_000), firewall("b"),
           egress("c", rate=2_000_000), firewall("c"),
           egress("d"), firewall("d", chain("inet", "output", "accept", [
@@ -206,8 +272,10 @@ CASES = [
           egress("e"), firewall("e", chain("inet", "output", "accept", [
               ACCEPT_SSH, {"verdict": "drop", "conditional": True, "limit_bytes_per_second": 500_000}])),
           egress("f"), firewall("f", chain("ip", "output", "drop")),
-          egress("g")),
-         {"a": P, "b": P, "c": F, "d": P, "e": F, "f": F, "g": E}),
+          egress("g"),
+          egress("h"), firewall("h", chain("inet", "output", "drop", [ACCEPT_SSH])),
+          egress("i"), firewall("i", chain("inet", "output", "drop", [ACCEPT_MARK]))),
+         {"a": P, "b": P, "c": F, "d": P, "e": F, "f": F, "g": E, "h": F, "i": E}),
     Case("host.egress.limited", (egress("a", rate=1),  firewall("a")), {"a": E}, config=Config()),
     # exec
     Case("host.exec.allowlisting",

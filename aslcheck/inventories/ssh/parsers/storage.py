@@ -106,12 +106,65 @@ def parse_findmnt(text: str) -> list[dict[str, Any]]:
 
     def walk(items: list[Mapping[str, Any]]) -> None:
         for fs in items:
-            out.append({k: fs.get(k) for k in ("target", "source", "fstype", "options")})
+            entry = {k: fs.get(k) for k in ("target", "source", "fstype", "options")}
+            if "maj:min" in fs:
+                entry["majmin"] = fs["maj:min"]
+            if "fsroot" in fs:
+                entry["fsroot"] = fs["fsroot"]
+            out.append(entry)
             walk(fs.get("children", []))
 
     if not isinstance(doc, dict) or not isinstance(doc.get("filesystems"), list):
         raise ParseError("BadOutput", "findmnt JSON has no 'filesystems' list")
     walk(doc["filesystems"])
+    return out
+
+
+def within(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or below it (both absolute, compared component-wise)."""
+    root = root.rstrip("/") or "/"
+    return path == root or path.startswith(root if root == "/" else root + "/")
+
+
+def parse_device_numbers(text: str, limit: int) -> tuple[list[int], bool]:
+    """``find -printf '%D\\n' | sort -un | head`` into device numbers, and whether the list was cut."""
+    numbers = []
+    for line in text.split():
+        if not line.isdigit():
+            raise ParseError("BadOutput", f"unexpected device number {line!r}")
+        numbers.append(int(line))
+    return numbers[:limit], len(numbers) > limit
+
+
+def dev_majmin(number: int) -> str:
+    """A Linux ``st_dev`` as ``major:minor`` (glibc's ``gnu_dev_major``/``gnu_dev_minor``)."""
+    major = ((number >> 8) & 0xFFF) | ((number >> 32) & ~0xFFF)
+    minor = (number & 0xFF) | ((number >> 12) & ~0xFF)
+    return f"{major}:{minor}"
+
+
+def volume_for(number: int, mounts: Sequence[Mapping[str, Any]],
+               devices: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The filesystem a device number belongs to: its mounts, source, device chain and dm-crypt state.
+
+    ``encrypted`` is ``None`` (not determined) when no mount carries the number or the source
+    is not a block device ``lsblk`` lists (tmpfs, overlay, NFS, ZFS...).
+    """
+    majmin = dev_majmin(number)
+    matching = [m for m in mounts if m.get("majmin") == majmin]
+    out: dict[str, Any] = {"dev": majmin, "mounts": sorted({str(m["target"]) for m in matching}),
+                           "source": None, "fstype": None, "device_chain": None, "encrypted": None, "note": None}
+    if not matching:
+        out["note"] = f"no mounted filesystem has device {majmin}"
+        return out
+    sources = sorted({str(m["source"]).split("[", 1)[0] for m in matching})
+    out["source"], out["fstype"] = ", ".join(sources), matching[0]["fstype"]
+    chains = [device_chain(src, devices) for src in sources]
+    if any(chain is None for chain in chains):
+        out["note"] = f"{out['fstype']} {out['source']} is not a block device lsblk reports"
+        return out
+    out["device_chain"] = chains[0]
+    out["encrypted"] = all(chain_encrypted(chain) for chain in chains if chain is not None)
     return out
 
 

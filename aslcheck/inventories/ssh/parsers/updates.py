@@ -37,6 +37,31 @@ def parse_apt_simulation(text: str) -> list[dict[str, Any]]:
     return out
 
 
+_UPGRADABLE = re.compile(r"^(?P<pkg>[^/\s]+)/(?P<suites>\S+) (?P<new>\S+) (?P<arch>\S+) "
+                         r"\[upgradable from: (?P<cur>[^\]]+)\]$")
+
+
+def parse_apt_upgradable(text: str) -> list[dict[str, Any]]:
+    """``apt list --upgradable`` into ``{package, current, candidate, origins, security}``.
+
+    Every package with a newer candidate is listed, whatever a dist-upgrade would resolve, so
+    it is a superset of ``apt-get -s dist-upgrade``'s ``Inst`` lines (the same sets on the
+    machine the sample comes from) at a fifth of the CPU. ``security``: a candidate suite
+    ends in ``-security`` (``bookworm-security``, ``jammy-infra-security``).
+    """
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("Listing..."):
+            continue
+        match = _UPGRADABLE.match(line.strip())
+        if match is None:
+            raise ParseError("BadOutput", f"unrecognised apt list line {line!r}")
+        suites = match.group("suites").split(",")
+        out.append({"package": match.group("pkg"), "current": match.group("cur"), "candidate": match.group("new"),
+                    "origins": suites, "security": any(s.lower().endswith("-security") for s in suites)})
+    return out
+
+
 def parse_apt_lists(text: str) -> int | None:
     """Newest modification time (epoch seconds) of the apt ``*Release`` index files."""
     times = []
