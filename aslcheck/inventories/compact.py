@@ -1,0 +1,121 @@
+"""Read-only JSON objects kept as their canonical encoding and decoded when read (the compact store).
+
+A loaded snapshot of 1M resources as Python dicts and strings takes ~3 GB for ~0.5 GB of JSON
+(BENCHMARKS.md §1). :class:`FrozenObject` keeps a resource's ``attributes`` (and ``tags``) as
+the canonical UTF-8 bytes of the object, usually a zero-copy slice of the snapshot file the
+caller keeps anyway, and decodes them on access. Checks still see a ``Mapping[str, JSON]`` of
+plain ``dict``/``list``/``str``/``int``/``bool``/``None`` values.
+
+NOTE: decoding costs ~1-2 us per resource. A check typically reads several keys of one resource
+in a row (``a = res.attributes; a.get(...); a["..."]``), so the most recently decoded objects are
+kept in a small direct-mapped cache (:data:`CACHE_SLOTS` entries, a few MB); memory stays bounded
+whatever the access pattern, and a resource read again after eviction is simply decoded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any
+
+import msgspec
+
+JSON = Any
+
+CACHE_SLOTS = 4096
+"""Decoded objects kept for re-reads (direct-mapped by object identity)."""
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder(order="sorted").encode
+# Each entry is (owner, decoded value); holding the owner keeps its id() from being reused
+# while the entry is alive, so an identity match is always the right object.
+_cache: list[tuple[FrozenObject, dict[str, JSON]] | None] = [None] * CACHE_SLOTS
+
+
+def encode_canonical(value: JSON) -> bytes:
+    """Canonical JSON bytes of ``value`` (sorted keys, compact, UTF-8); same bytes as
+    :func:`aslcheck.inventories.snapshot.canonical_json` for float-free JSON values."""
+    return _encode(value)
+
+
+class FrozenObject(Mapping[str, JSON]):
+    """A JSON object held as its canonical UTF-8 encoding; a read-only ``Mapping`` to checks.
+
+    Values read from it are plain Python objects decoded from the bytes, which never change:
+    the snapshot (and its digest) cannot be altered through it. Do not mutate what you read
+    anyway: the next read may come from the cache and show the change until it is evicted.
+    Two frozen objects are equal when their canonical bytes are (so ``1`` and ``true`` differ,
+    as they do in the digest); a frozen object equals any other mapping with the same content.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes | msgspec.Raw) -> None:
+        """``raw`` must be the canonical encoding of a JSON object (the loader guarantees it)."""
+        self._raw = raw
+
+    @classmethod
+    def from_mapping(cls, value: Mapping[str, JSON]) -> FrozenObject:
+        """Freeze a mapping of JSON values (encoded canonically)."""
+        return cls(_encode(dict(value)))
+
+    def encoded(self) -> bytes:
+        """The canonical bytes."""
+        return bytes(self._raw)
+
+    def _value(self) -> dict[str, JSON]:
+        slot = (id(self) >> 4) % CACHE_SLOTS
+        hit = _cache[slot]
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        value: dict[str, JSON] = _decode(self._raw)
+        _cache[slot] = (self, value)
+        return value
+
+    def thaw(self) -> dict[str, JSON]:
+        """A new plain ``dict`` of the content (the caller may change it)."""
+        value: dict[str, JSON] = _decode(self._raw)
+        return value
+
+    def __getitem__(self, key: str) -> JSON:
+        return self._value()[key]
+
+    def get(self, key: str, default: JSON = None) -> JSON:
+        """``Mapping.get`` with one lookup."""
+        return self._value().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._value()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def keys(self) -> KeysView[str]:
+        """Keys (a view of the decoded object)."""
+        return self._value().keys()
+
+    def values(self) -> ValuesView[JSON]:
+        """Values (a view of the decoded object)."""
+        return self._value().values()
+
+    def items(self) -> ItemsView[str, JSON]:
+        """Items (a view of the decoded object)."""
+        return self._value().items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenObject):
+            return memoryview(self._raw) == memoryview(other._raw)
+        if isinstance(other, Mapping):
+            return self._value() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # unhashable, like the dict it stands for
+
+    def __repr__(self) -> str:
+        return f"FrozenObject({self._value()!r})"
+
+
+EMPTY = FrozenObject(b"{}")
+"""The empty object, shared by every resource whose tags (or attributes) are ``{}``."""
