@@ -1,9 +1,9 @@
-"""Read-only JSON objects kept as their canonical encoding and decoded when read (the compact store).
+"""Read-only JSON objects kept encoded and decoded when read (the compact resource store).
 
 A loaded snapshot of 1M resources as Python dicts and strings takes ~3 GB for ~0.5 GB of JSON
-(BENCHMARKS.md §1). :class:`FrozenObject` keeps a resource's ``attributes`` (and ``tags``) as
-the canonical UTF-8 bytes of the object, usually a zero-copy slice of the snapshot file the
-caller keeps anyway, and decodes them on access. Checks still see a ``Mapping[str, JSON]`` of
+(BENCHMARKS.md §1). :class:`FrozenObject` keeps a resource's ``attributes`` (or ``tags``) as a
+zero-copy slice of the snapshot file the caller keeps anyway, namely the resource's whole
+JSON object, and decodes that member on access. Checks still see a ``Mapping[str, JSON]`` of
 plain ``dict``/``list``/``str``/``int``/``bool``/``None`` values.
 
 NOTE: decoding costs ~1-2 us per resource. A check typically reads several keys of one resource
@@ -24,7 +24,28 @@ JSON = Any
 CACHE_SLOTS = 4096
 """Decoded objects kept for re-reads (direct-mapped by object identity)."""
 
+
+class _Attributes(msgspec.Struct):
+    attributes: dict[str, Any]
+
+
+class _Tags(msgspec.Struct):
+    tags: dict[str, Any]
+
+
 _decode = msgspec.json.Decoder().decode
+_decode_attributes = msgspec.json.Decoder(_Attributes).decode
+_decode_tags = msgspec.json.Decoder(_Tags).decode
+
+
+def _load(raw: bytes | msgspec.Raw, member: str | None) -> dict[str, JSON]:
+    if member is None:
+        value: dict[str, JSON] = _decode(raw)
+        return value
+    # Decoding into a one-field struct skips the other members without building them.
+    return _decode_attributes(raw).attributes if member == "attributes" else _decode_tags(raw).tags
+
+
 _encode = msgspec.json.Encoder(order="sorted").encode
 # Each entry is (owner, decoded value); holding the owner keeps its id() from being reused
 # while the entry is alive, so an identity match is always the right object.
@@ -43,38 +64,41 @@ class FrozenObject(Mapping[str, JSON]):
     Values read from it are plain Python objects decoded from the bytes, which never change:
     the snapshot (and its digest) cannot be altered through it. Do not mutate what you read
     anyway: the next read may come from the cache and show the change until it is evicted.
-    Two frozen objects are equal when their canonical bytes are (so ``1`` and ``true`` differ,
-    as they do in the digest); a frozen object equals any other mapping with the same content.
+    Two frozen objects are equal when their canonical encodings are (so ``1`` and ``true``
+    differ, as they do in the digest); a frozen object equals any other mapping with the same
+    content.
     """
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_member", "_raw")
 
-    def __init__(self, raw: bytes | msgspec.Raw) -> None:
-        """``raw`` must be the canonical encoding of a JSON object (the loader guarantees it)."""
+    def __init__(self, raw: bytes | msgspec.Raw, member: str | None = None) -> None:
+        """``raw`` is valid JSON: the object itself, or (``member`` ``"attributes"`` or
+        ``"tags"``) a JSON object holding it under that key. The loader guarantees both are
+        free of duplicate keys and floats."""
         self._raw = raw
+        self._member = member
 
     @classmethod
     def from_mapping(cls, value: Mapping[str, JSON]) -> FrozenObject:
-        """Freeze a mapping of JSON values (encoded canonically)."""
+        """Freeze a mapping of JSON values."""
         return cls(_encode(dict(value)))
-
-    def encoded(self) -> bytes:
-        """The canonical bytes."""
-        return bytes(self._raw)
 
     def _value(self) -> dict[str, JSON]:
         slot = (id(self) >> 4) % CACHE_SLOTS
         hit = _cache[slot]
         if hit is not None and hit[0] is self:
             return hit[1]
-        value: dict[str, JSON] = _decode(self._raw)
+        value = _load(self._raw, self._member)
         _cache[slot] = (self, value)
         return value
 
     def thaw(self) -> dict[str, JSON]:
         """A new plain ``dict`` of the content (the caller may change it)."""
-        value: dict[str, JSON] = _decode(self._raw)
-        return value
+        return _load(self._raw, self._member)
+
+    def canonical(self) -> bytes:
+        """Canonical JSON encoding of the object."""
+        return _encode(self._value())
 
     def __getitem__(self, key: str) -> JSON:
         return self._value()[key]
@@ -106,7 +130,7 @@ class FrozenObject(Mapping[str, JSON]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenObject):
-            return memoryview(self._raw) == memoryview(other._raw)
+            return self is other or self.canonical() == other.canonical()
         if isinstance(other, Mapping):
             return self._value() == dict(other.items())
         return NotImplemented

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from aslcheck.reports.atomic import write_atomic
+from aslcheck.reports.atomic import write_atomic, write_atomic_with
 from aslcheck.reports.interface import Renderer
 from aslcheck.reports.model import RunResult
 from aslcheck.reports.signing import Signer, sign_statement, statement
@@ -94,12 +95,15 @@ def write_reports(
     valid_for: timedelta = DEFAULT_VALIDITY,
     history: HistoryLink | None = None,
 ) -> Written:
-    """Render everything in memory first, then write each file atomically.
+    """Render everything in memory first (except streaming renderers), then write each file
+    atomically.
 
     The snapshot (when given) is written next to the attestation so ``verify --snapshot`` can
     re-check it later; the attestation is written last, so its presence means the set is whole.
     """
-    rendered = {r.name: (r.filename, r.render(run)) for r in renderers}
+    # NOTE: the JSON report of a 1M-resource run is 300-550 MB; it is streamed to its file.
+    rendered = {r.name: (r.filename, r.render(run)) for r in renderers if not r.streams}
+    streamed = [r for r in renderers if r.streams]
     envelope = (sign_statement(statement(subjects(run), predicate(run, valid_for, history)), signers)
                 if signers else None)
     out: dict[str, str] = {}
@@ -111,6 +115,10 @@ def write_reports(
         path = os.path.join(directory, filename)
         write_atomic(path, data)
         out[name] = path
+    for r in streamed:
+        path = os.path.join(directory, r.filename)
+        write_atomic_with(path, functools.partial(r.write, run))
+        out[r.name] = path
     if envelope is not None:
         path = os.path.join(directory, ATTESTATION_FILE)
         write_atomic(path, envelope)

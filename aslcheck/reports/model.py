@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aslcheck.checks.interface import Finding
 from aslcheck.controls.model import Control, ManualAttestation, Waiver
 from aslcheck.inventories.snapshot import CollectionError
+
+_T = TypeVar("_T")
+
+
+class LazyArray(Generic[_T]):
+    """A JSON array whose items are converted only when iterated.
+
+    ``to_json(lazy=True)`` puts these where a report holds many items (controls, findings,
+    collection errors), so a streaming writer (``reports/render/json_.py``) can encode one
+    item at a time instead of first building a 1M-finding tree of dicts.
+    """
+
+    __slots__ = ("_convert", "_items")
+
+    def __init__(self, items: Sequence[_T], convert: Callable[[_T], Any]) -> None:
+        self._items = items
+        self._convert = convert
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._convert, self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _array(items: Sequence[_T], convert: Callable[[_T], Any], lazy: bool) -> list[Any] | LazyArray[_T]:
+    return LazyArray(items, convert) if lazy else [convert(x) for x in items]
 
 
 class ControlStatus(Enum):
@@ -75,14 +102,14 @@ class CheckOutcome:
     status: str = ""
     """Check-level summary status (pass/fail/error/not_applicable)."""
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """JSON form (``lazy``: long arrays as :class:`LazyArray`)."""
         out: dict[str, Any] = {
             "check": self.check,
             "version": self.version,
             "status": self.status,
-            "findings": [f.to_json() for f in self.findings],
-            "collection_errors": [e.to_json() for e in self.errors],
+            "findings": _array(self.findings, Finding.to_json, lazy),
+            "collection_errors": _array(self.errors, CollectionError.to_json, lazy),
         }
         if self.note:
             out["note"] = self.note
@@ -112,8 +139,8 @@ class ControlResult:
         """Whether this result may affect the exit status."""
         return not self.control.optional
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """JSON form (``lazy``: long arrays as :class:`LazyArray`)."""
         c = self.control
         out: dict[str, Any] = {
             "id": c.id,
@@ -125,7 +152,7 @@ class ControlResult:
             "status": self.status.value,
             "reason": self.reason,
             "counts": self.counts.to_json(),
-            "checks": [o.to_json() for o in self.checks],
+            "checks": _array(self.checks, lambda o: o.to_json(lazy=lazy), lazy),
             "waivers": [_waiver_json(w, True) for w in self.waivers]
             + [_waiver_json(w, False) for w in self.expired_waivers],
         }
@@ -189,8 +216,12 @@ class RunResult:
             out[r.status] += 1
         return out
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON report (also the attestation predicate's ``results``)."""
+    def to_json(self, *, lazy: bool = False) -> dict[str, Any]:
+        """The JSON report (also the attestation predicate's ``results``).
+
+        ``lazy`` returns the same document with its long arrays as :class:`LazyArray` (for
+        streaming writers); the default builds plain dicts and lists.
+        """
         return {
             "profile": self.profile,
             "evaluated_at": self.evaluated_at,
@@ -203,6 +234,6 @@ class RunResult:
             "sources": list(self.sources),
             "summary": {s.value: n for s, n in self.tally().items()},
             "check_versions": dict(sorted(self.check_versions.items())),
-            "controls": [r.to_json() for r in self.results],
-            "collection_errors": [e.to_json() for e in self.collection_errors],
+            "controls": _array(self.results, lambda r: r.to_json(lazy=lazy), lazy),
+            "collection_errors": _array(self.collection_errors, CollectionError.to_json, lazy),
         }

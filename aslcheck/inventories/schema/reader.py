@@ -1,17 +1,18 @@
 """Read snapshot bytes into a compact :class:`Snapshot`, refusing anything two parsers could read apart.
 
-Two passes at most:
+msgspec splits the document into one zero-copy slice per resource without building objects;
+each slice is decoded once, validated, and kept: the resource's ``attributes`` and ``tags`` are
+:class:`FrozenObject` views of it, decoded again when a check reads them. What differs is how
+the absence of duplicate keys and floats (see :mod:`.strict`) is proven:
 
-1. **Fast path** (files aslcheck wrote: canonical JSON). msgspec splits the document into
-   per-resource slices without building objects; each slice is decoded once, validated, and
-   re-encoded canonically; the document is accepted only if the canonical re-encoding of the
-   whole reproduces the file's SHA-256. Equal bytes prove there is no duplicate key anywhere
-   (a canonical encoding never repeats a key, and a repeated key would be lost on decoding), no
-   white space and no float; and they make each resource's ``attributes`` slice its canonical
-   encoding, kept zero-copy in a :class:`FrozenObject`.
+1. **Fast path** (files aslcheck wrote: canonical JSON). Each slice must equal the canonical
+   re-encoding of what it decodes to, and the canonical document rebuilt from the parts must
+   have the file's SHA-256. Equal bytes prove there is no repeated key anywhere (a canonical
+   encoding never repeats a key, and a repeated key would be lost on decoding), no white space
+   and no float (the decoder refuses floats outright).
 2. **Careful path** (anything else: pretty-printed, reordered, or broken). The strict pass of
-   :mod:`.strict` refuses duplicate keys, floats and NaN with file, line and path; then the same
-   builder runs with attributes re-encoded canonically (no zero-copy).
+   :mod:`.strict` refuses duplicate keys, floats and NaN with file, line and path; then the
+   same builder runs without the proof.
 
 Schema violations name the file, the line (found by :func:`strict.locate`) and the dotted path.
 """
@@ -39,14 +40,6 @@ def _refuse_float(text: str) -> Any:
 _VALUE = msgspec.json.Decoder(float_hook=_refuse_float)
 
 
-class _Slices(msgspec.Struct):
-    """The raw ``attributes`` and ``tags`` of one resource (other fields are skipped)."""
-
-    attributes: msgspec.Raw
-    tags: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
-
-
-_SLICES = msgspec.json.Decoder(_Slices)
 _JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)  # ValidationError is a DecodeError
 
 
@@ -151,18 +144,10 @@ class _Builder:
             region=_opt(self, e.get("region")), host=_opt(self, e.get("host")))
 
     def resource(self, index: int, raw: msgspec.Raw) -> Resource:
-        """One ``resources`` item, its attributes and tags kept encoded."""
+        """One ``resources`` item; its attributes and tags stay encoded in ``raw`` (zero-copy)."""
         r = self.item("resources", index, raw, RESOURCE_KEYS)
-        if self.canonical:
-            # The item is canonical, so its slices are the canonical encodings: share them.
-            slices = _SLICES.decode(raw)
-            attributes = FrozenObject(slices.attributes) if r["attributes"] else EMPTY
-            tags = None
-            if "tags" in r:
-                tags = FrozenObject(slices.tags) if r["tags"] else EMPTY  # type: ignore[arg-type]
-        else:
-            attributes = FrozenObject.from_mapping(r["attributes"]) if r["attributes"] else EMPTY
-            tags = None if "tags" not in r else FrozenObject.from_mapping(r["tags"]) if r["tags"] else EMPTY
+        attributes = FrozenObject(raw, "attributes") if r["attributes"] else EMPTY
+        tags = None if "tags" not in r else FrozenObject(raw, "tags") if r["tags"] else EMPTY
         return Resource(kind=self.name(r["kind"]), id=r["id"], source=self.name(r["source"]),
                         attributes=attributes, tags=tags, account=_opt(self, r.get("account")),
                         region=_opt(self, r.get("region")), host=_opt(self, r.get("host")))
