@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +38,29 @@ class LazyArray(Generic[_T]):
 
 def _array(items: Sequence[_T], convert: Callable[[_T], Any], lazy: bool) -> list[Any] | LazyArray[_T]:
     return LazyArray(items, convert) if lazy else [convert(x) for x in items]
+
+
+def compact_finding(finding: Finding) -> Finding:
+    """The same finding with its reason and evidence strings shared between findings.
+
+    NOTE: a 1M-resource run keeps ~800k findings for the report. Their reasons are f-strings
+    built per finding and their evidence holds values decoded per resource from the compact
+    snapshot, yet at 100k resources 78k findings have ~1k distinct reasons and ~2k distinct
+    evidence strings (of 146k). Interning them saves ~150 MB at 1M; values are unchanged.
+    """
+    return replace(finding, reason=sys.intern(finding.reason), evidence=_shared(finding.evidence))
+
+
+def _shared(value: Any) -> Any:
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, Mapping):
+        return {(sys.intern(k) if isinstance(k, str) else k): _shared(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shared(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_shared(v) for v in value)
+    return value
 
 
 class ControlStatus(Enum):
