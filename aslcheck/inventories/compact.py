@@ -75,6 +75,8 @@ class FrozenObject(Mapping[str, JSON]):
         """``raw`` is valid JSON: the object itself, or (``member`` ``"attributes"`` or
         ``"tags"``) a JSON object holding it under that key. The loader guarantees both are
         free of duplicate keys and floats."""
+        if member not in (None, "attributes", "tags"):
+            raise ValueError(f"unknown member {member!r}")
         self._raw = raw
         self._member = member
 

@@ -20,6 +20,7 @@ Schema violations name the file, the line (found by :func:`strict.locate`) and t
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import msgspec
@@ -40,6 +41,7 @@ def _refuse_float(text: str) -> Any:
 _VALUE = msgspec.json.Decoder(float_hook=_refuse_float)
 
 
+_BYTE = re.compile(r"\(byte (\d+)\)")
 _JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)  # ValidationError is a DecodeError
 
 
@@ -77,8 +79,11 @@ class _Builder:
         """Undecodable JSON: on the fast path, a reason to try the careful one."""
         if self.canonical:
             return _NotCanonical()
+        # msgspec names a byte offset, relative to what it decoded: the file only at the top.
+        offset = _BYTE.search(str(exc)) if not path else None
+        line = strict.line_of(self.data, int(offset.group(1))) if offset else strict.locate(self.data, path)
         where = ".".join(str(p) for p in path) or None
-        return BadInputError(f"not valid JSON: {exc}", Location(self.origin, strict.locate(self.data, path), where))
+        return BadInputError(f"not valid JSON: {exc}", Location(self.origin, line, where))
 
     def name(self, value: str) -> str:
         """One shared string per distinct kind, source, account, region, host."""
