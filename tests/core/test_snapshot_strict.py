@@ -267,3 +267,11 @@ def test_cli_refuses_null_attributes_with_line(tmp_path: Path, capsys: Any) -> N
     line = line_of(text, '"attributes": null')
     assert f"{path}:{line}: resources.0.attributes" in err
     assert not out.exists()
+
+
+def test_duplicate_version_on_pretty_file(tmp_path: Path) -> None:
+    text = pretty_text().replace('\n  "format"', '\n  "version": 2,\n  "format"', 1)
+    exc = refused(tmp_path, text)
+    assert "duplicate key 'version'" in exc.message
+    assert exc.location is not None and exc.location.field == "version"
+    assert exc.location.line == line_of(text, '"version": 1')
