@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -226,12 +225,11 @@ class Snapshot:
     )
 
     def __post_init__(self) -> None:
-        ordered = self.resources if _in_order(self.resources) else tuple(sorted(self.resources, key=Resource.key))
-        # Sorted, so a repeated key sits next to its twin (no set of 1M key tuples needed).
-        for prev, res in itertools.pairwise(ordered):
-            if prev.key() == res.key():
-                raise BadInputError(f"duplicate resource {res.key()!r} in snapshot")
-        object.__setattr__(self, "resources", tuple(ordered))
+        ordered = tuple(self.resources)
+        if not _sorted_unique(ordered):
+            ordered = tuple(sorted(ordered, key=Resource.key))
+            _sorted_unique(ordered)
+        object.__setattr__(self, "resources", ordered)
         object.__setattr__(self, "errors", tuple(sorted(set(self.errors), key=CollectionError.sort_key)))
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: (r.name, r.started))))
         grouped: dict[str, list[Resource]] = {}
@@ -371,5 +369,19 @@ def load(path: str) -> tuple[Snapshot, bytes]:
         return read(data, path), data
 
 
-def _in_order(resources: tuple[Resource, ...]) -> bool:
-    return all(a.key() <= b.key() for a, b in itertools.pairwise(resources))
+def _sorted_unique(resources: tuple[Resource, ...]) -> bool:
+    """Whether ``resources`` is in key order; a repeated key next to its twin is refused.
+
+    NOTE: in order, a repeated key sits next to its twin, so no set of 1M key tuples is
+    needed; loaded canonical snapshots are already in order and skip the sort.
+    """
+    prev: tuple[str, str, str] | None = None
+    for res in resources:
+        key = res.key()
+        if prev is not None:
+            if key == prev:
+                raise BadInputError(f"duplicate resource {key!r} in snapshot")
+            if key < prev:
+                return False
+        prev = key
+    return True
