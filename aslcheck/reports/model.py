@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -41,26 +41,39 @@ def _array(items: Sequence[_T], convert: Callable[[_T], Any], lazy: bool) -> lis
 
 
 def compact_finding(finding: Finding) -> Finding:
-    """The same finding with its reason and evidence strings shared between findings.
+    """The finding, with its reason and evidence strings shared with equal ones (interned).
 
     NOTE: a 1M-resource run keeps ~800k findings for the report. Their reasons are f-strings
     built per finding and their evidence holds values decoded per resource from the compact
     snapshot, yet at 100k resources 78k findings have ~1k distinct reasons and ~2k distinct
-    evidence strings (of 146k). Interning them saves ~150 MB at 1M; values are unchanged.
+    evidence strings (of 146k). Interning them saves ~150 MB at 1M. It is done in place, with
+    no new objects (a rebuilt copy cost 17% of evaluation time): each string is replaced by an
+    equal one, so no value, type, equality or output changes; only ``is`` could tell.
     """
-    return replace(finding, reason=sys.intern(finding.reason), evidence=_shared(finding.evidence))
+    object.__setattr__(finding, "reason", _intern(finding.reason))
+    _intern_strings(finding.evidence)
+    return finding
 
 
-def _shared(value: Any) -> Any:
-    if isinstance(value, str):
-        return sys.intern(value)
-    if isinstance(value, Mapping):
-        return {(sys.intern(k) if isinstance(k, str) else k): _shared(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shared(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_shared(v) for v in value)
-    return value
+_intern = sys.intern
+
+
+def _intern_strings(value: Any) -> None:
+    """Replace, in place, the strings inside dicts and lists of ``value`` by interned equal ones."""
+    if type(value) is dict:
+        for key, item in value.items():  # values change, keys do not: iteration stays valid
+            kind = type(item)
+            if kind is str:
+                value[key] = _intern(item)
+            elif kind is dict or kind is list:
+                _intern_strings(item)
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                value[i] = _intern(item)
+            elif kind is dict or kind is list:
+                _intern_strings(item)
 
 
 class ControlStatus(Enum):
