@@ -225,3 +225,15 @@ def test_canonical_files_take_the_fast_path(tmp_path: Path, monkeypatch: pytest.
     path.write_text(json.dumps(json.loads(varied().canonical_bytes()), indent=1))
     snapshot_io.load(str(path))
     assert calls == [str(path)]
+
+
+def test_test_data_snapshots_reserialise_identically(tmp_path: Path) -> None:
+    from tests.reports.conftest import realistic_snapshot
+
+    for i, original in enumerate((realistic_snapshot(), realistic_snapshot(regress=True), varied())):
+        path = tmp_path / f"{i}.json"
+        path.write_bytes(original.canonical_bytes())
+        loaded, raw = snapshot_io.load(str(path))
+        assert loaded == original
+        assert loaded.canonical_bytes() == raw
+        assert loaded.digest() == original.digest() == hashlib.sha256(raw).hexdigest()
