@@ -60,7 +60,7 @@ def encode_canonical(value: JSON) -> bytes:
 
 
 class FrozenObject(Mapping[str, JSON]):
-    """A JSON object held as its canonical UTF-8 encoding; a read-only ``Mapping`` to checks.
+    """A JSON object kept encoded (usually a slice of the snapshot file); a read-only ``Mapping``.
 
     Values read from it are plain Python objects decoded from the bytes, which never change:
     the snapshot (and its digest) cannot be altered through it. Do not mutate what you read
