@@ -1,15 +1,14 @@
 """Where ``aslcheck check`` spends time and memory: the same steps in-process, phase by phase.
 
 Runs what ``aslcheck check --format json`` runs (load the inputs, load the snapshot, evaluate,
-write the reports) and prints, per phase, the seconds, the resident memory after it and the
-peak so far. Two what-if switches measure changes outside the library (CLI and report writer):
+freeze the heap out of the cyclic GC as the CLI does, write the reports) and prints, per phase,
+the seconds, the resident memory after it and the peak so far, then each phase's share of the
+total time and of the peak. One what-if switch measures a change outside the library:
 
-- ``--compact-json``: render ``results.json`` without indentation (``indent=2`` forces Python's
-  pure-Python encoder; without it the C encoder runs);
 - ``--no-gc``: disable the cyclic garbage collector for the whole run (a short-lived CLI).
 
     PYTHONPATH=. python bench/eval_phases.py bench/out/eval/snapshot-1000000-v2.json \\
-        bench/out/eval/aslcheck-1000000.yaml [--compact-json] [--no-gc]
+        bench/out/eval/aslcheck-1000000.yaml [--no-gc]
 """
 
 from __future__ import annotations
@@ -26,8 +25,6 @@ from aslcheck.checks.engine import evaluate
 from aslcheck.cli import common
 from aslcheck.inventories import snapshot as snapshot_io
 from aslcheck.inventories.snapshot import sha256_hex
-from aslcheck.reports.model import RunResult
-from aslcheck.reports.render.json_ import JsonRenderer
 
 
 def _rss_mb() -> int:
@@ -40,21 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("snapshot")
     ap.add_argument("config")
-    ap.add_argument("--compact-json", action="store_true")
     ap.add_argument("--no-gc", action="store_true")
     args = ap.parse_args(argv)
     if args.no_gc:
         gc.disable()
-    if args.compact_json:
-        def compact(self: JsonRenderer, run: RunResult) -> bytes:
-            return json.dumps(run.to_json(), sort_keys=True, ensure_ascii=False,
-                              separators=(",", ":")).encode() + b"\n"
-        JsonRenderer.render = compact  # type: ignore[method-assign]
     out = tempfile.mkdtemp(prefix="aslcheck-phases-")
     ns = argparse.Namespace(catalog=[], no_default_catalog=False, rules=[], config=args.config, waivers=[],
                             profile="asl3", out=out, format=["json"], sign_key=[], valid_for="7d", history=None,
                             passphrase_env=None, manual="gate", quiet=True)
     rows = []
+    start_rss = _rss_mb()
     start = last = time.perf_counter()
 
     def mark(name: str) -> None:
@@ -73,16 +65,21 @@ def main(argv: list[str] | None = None) -> int:
                       digests={"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
                                "config": inputs.config_digest})
     mark("evaluate asl3")
+    gc.freeze()  # as cmd_check does
     common.write(result, ns, [], raw)
     mark("write reports")
     total = time.perf_counter() - start
-    flags = " ".join(f for f, on in (("--compact-json", args.compact_json), ("--no-gc", args.no_gc)) if on)
+    flags = "--no-gc" if args.no_gc else ""
     print(f"| phase | seconds | RSS after (MB) | peak so far (MB) |   ({len(snap.resources):,} resources"
           f"{', ' + flags if flags else ''})")
     print("|---|---:|---:|---:|")
     for r in rows:
         print(f"| {r['phase']} | {r['seconds']} | {r['rss_mb']} | {r['peak_mb']} |")
     print(f"| total | {total:.2f} | | |")
+    peak = max(r["peak_mb"] for r in rows)
+    for r, before in zip(rows, [start_rss, *[r["rss_mb"] for r in rows]], strict=False):
+        print(f"{r['phase']}: {r['seconds'] / total:.2f} of the time, +{r['rss_mb'] - before} MB "
+              f"({(r['rss_mb'] - before) / peak:.2f} of the peak)")
     print(json.dumps({"benchmark": "eval_phases", "resources": len(snap.resources), "flags": flags,
                       "rows": rows, "total_s": round(total, 2)}))
     return 0

@@ -3,9 +3,12 @@
 For each size it writes (once, cached by size and generator version) an organisation-shaped
 snapshot from :mod:`snapgen` plus the matching ``aslcheck.yaml``, runs ``aslcheck check`` in a
 fresh interpreter, and reads that child's own peak RSS from ``wait4``. Prints a Markdown table,
-the growth exponent between consecutive sizes, and one JSON line.
+the growth exponent between consecutive sizes, each figure as a ratio of its target, and one
+JSON line. With ``--baseline DIR`` (another checkout, e.g. ``git worktree add /tmp/before
+<commit>``) each size is also run on that code, alternately in the same run, and the table
+gains the before/after ratios of time and peak memory.
 
-    PYTHONPATH=. python bench/eval_scale.py --sizes 1000,10000,100000,1000000 --out bench/out/eval
+    PYTHONPATH=. python bench/eval_scale.py --sizes 100000,1000000 --out bench/out/eval [--baseline DIR]
 
 Targets (2-core machine): 100k resources under 10 s; 1M under 120 s and 2 GB.
 """
@@ -88,15 +91,16 @@ def summary(reports: Path) -> dict[str, int]:
     return {str(k): int(v) for k, v in raw.items() if v} if isinstance(raw, dict) else {}
 
 
-def measure(n: int, out: Path, tree: Path = ROOT) -> dict[str, Any]:
-    """One size."""
+def measure(n: int, out: Path, tree: Path = ROOT, label: str = "") -> dict[str, Any]:
+    """One size on the code in ``tree``."""
     snap, cfg, count = prepare(n, out)
-    wall, rss, code, tail = run_check(snap, cfg, out / f"reports-{n}", tree)
+    reports = out / f"reports-{n}{label}"
+    wall, rss, code, tail = run_check(snap, cfg, reports, tree)
     if code not in (0, 1, 2):
         raise SystemExit(f"aslcheck check failed on {n} ({code}):\n{tail}")
     return {"size": n, "resources": count, "snapshot_mb": round(snap.stat().st_size / 2**20, 1),
             "seconds": round(wall, 2), "peak_rss_mb": round(rss), "exit": code,
-            "controls": summary(out / f"reports-{n}")}
+            "controls": summary(reports)}
 
 
 def verdicts(row: dict[str, Any]) -> str:
@@ -110,30 +114,56 @@ def verdicts(row: dict[str, Any]) -> str:
     return f"{'met' if ok else 'NOT met'} ({want})"
 
 
+def target_ratios(row: dict[str, Any]) -> str:
+    """Each figure over its target (below 1.00 meets it), or ``-``."""
+    target = TARGETS.get(row["size"])
+    if target is None:
+        return "-"
+    secs, mb = target
+    out = f"time {row['seconds'] / secs:.2f}"
+    return out + (f", memory {row['peak_rss_mb'] / mb:.2f}" if mb else "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the sizes in increasing order; print the table, exponents and a JSON line."""
+    """Run the sizes in increasing order; print the table, exponents, ratios and a JSON line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--out", default=str(ROOT / "bench" / "out" / "eval"))
     p.add_argument("--code", default=str(ROOT), help="directory holding the aslcheck package to run "
                    "(another checkout, for before/after comparisons)")
+    p.add_argument("--baseline", help="also run this checkout on every size (before/after ratios)")
     args = p.parse_args(argv)
     out = Path(args.out).resolve()
-    rows = []
+    rows, before = [], []
     for n in sorted(int(x) for x in args.sizes.split(",")):
+        if args.baseline:
+            before.append(measure(n, out, Path(args.baseline), "-baseline"))
+            print(f"  baseline {n:,}: {before[-1]['seconds']} s, {before[-1]['peak_rss_mb']} MB", file=sys.stderr)
         rows.append(measure(n, out, Path(args.code)))
         print(f"  measured {n:,}: {rows[-1]['seconds']} s, {rows[-1]['peak_rss_mb']} MB", file=sys.stderr)
-    print("| resources | snapshot (MB) | wall time (s) | peak RSS (MB) | exit | target |")
-    print("|---:|---:|---:|---:|---:|---|")
+    print("| resources | snapshot (MB) | wall time (s) | peak RSS (MB) | exit | target | ratio to target |")
+    print("|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         print(f"| {r['resources']:,} | {r['snapshot_mb']} | {r['seconds']} | {r['peak_rss_mb']} | {r['exit']} "
-              f"| {verdicts(r)} |")
+              f"| {verdicts(r)} | {target_ratios(r)} |")
+    ratios = []
+    if before:
+        print()
+        print("| resources | before: wall (s) | before: peak (MB) | after: wall (s) | after: peak (MB) "
+              "| time after/before | memory after/before | same control statuses |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---|")
+        for b, a in zip(before, rows, strict=True):
+            t, m = a["seconds"] / b["seconds"], a["peak_rss_mb"] / b["peak_rss_mb"]
+            ratios.append({"resources": a["resources"], "time": round(t, 3), "memory": round(m, 3)})
+            print(f"| {a['resources']:,} | {b['seconds']} | {b['peak_rss_mb']} | {a['seconds']} | {a['peak_rss_mb']} "
+                  f"| {t:.2f} | {m:.2f} | {'yes' if a['controls'] == b['controls'] else 'NO'} |")
     exps = []
     for a, b in itertools.pairwise(rows):
         k = math.log(b["seconds"] / a["seconds"]) / math.log(b["resources"] / a["resources"])
         exps.append({"from": a["resources"], "to": b["resources"], "exponent": round(k, 2)})
         print(f"growth exponent {a['resources']:,} -> {b['resources']:,}: {k:.2f}")
-    print(json.dumps({"benchmark": "eval_scale", "rows": rows, "growth": exps}))
+    print(json.dumps({"benchmark": "eval_scale", "rows": rows, "baseline": before, "ratios": ratios,
+                      "growth": exps}))
     return 0 if all(verdicts(r).startswith(("met", "-")) for r in rows) else 1
 
 

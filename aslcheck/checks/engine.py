@@ -23,7 +23,7 @@ from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config, tighten_parameters
 from aslcheck.controls.model import Catalog, Control, ManualAttestation, Verification, Waiver
 from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot, paused_gc
-from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult
+from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult, compact_finding
 
 _MAX_NAMED = 3
 NOTHING_IN_SCOPE = ("nothing in scope: no config declares weights.aws or weights.hosts "
@@ -131,7 +131,7 @@ class _CheckRunner:
             for f in spec.evaluate(ctx):
                 if f.check != spec.id:
                     raise ValueError(f"finding names check {f.check!r}")
-                findings.append(f)
+                findings.append(compact_finding(f))
         except Exception as exc:  # noqa: BLE001 - a crashing check must fail closed, not abort the run
             findings.append(Finding(check=spec.id, status=Status.ERROR,
                                     reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))

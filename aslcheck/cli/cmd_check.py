@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from aslcheck.cli.common import (
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     signers = signers_from(args)
     result = evaluate_inputs(inputs, snap, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
                                             "config": inputs.config_digest})
+    # NOTE: a short-lived process: what evaluation built lives until exit and holds no
+    # cycles, so it leaves the cyclic GC's view; otherwise each full collection while the
+    # reports are written walks every finding again (BENCHMARKS.md section 1, point 3).
+    gc.freeze()
     written = write(result, args, signers, raw)
     if not args.quiet:
         print_summary(result, sys.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from aslcheck.cli.common import (
 )
 from aslcheck.errors import BadInputError
 from aslcheck.inventories.interface import CollectionRequest, Collector, ProgressCallback
-from aslcheck.inventories.snapshot import Snapshot, merge
+from aslcheck.inventories.snapshot import Snapshot, merge, sha256_hex
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     signers = signers_from(args)
     snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
     raw = snap.canonical_bytes()
-    result = evaluate_inputs(inputs, snap, {"snapshot": snap.digest(), "catalog": inputs.catalog_digest,
+    result = evaluate_inputs(inputs, snap, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
                                             "config": inputs.config_digest})
+    gc.freeze()  # short-lived process: see cmd_check
     written = write(result, args, signers, raw)
     if not args.quiet:
         print_summary(result, sys.stdout)

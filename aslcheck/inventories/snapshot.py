@@ -3,7 +3,8 @@
 Format ``aslcheck.snapshot`` version 1 (JSON Schema: ``schema/snapshot.schema.json``, prose:
 ``docs/formats.md``). The digest is the SHA-256 of the canonical JSON serialisation (sorted
 keys, no insignificant white space, UTF-8, no floats), so the same inventory always has the
-same digest and an attestation can name it.
+same digest and an attestation can name it. Loading (:func:`load`) is strict and compact: see
+:mod:`aslcheck.inventories.schema.reader` and :mod:`aslcheck.inventories.compact`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
+# NOTE: slots: a loaded 1M-resource snapshot holds 1M of these; without slots each carries a
+# per-instance __dict__ (~100 bytes more).
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One inventoried thing: a bucket, a key, a role, a host, a weight path, a Terraform resource."""
 
@@ -84,7 +87,8 @@ class Resource:
     source: str
     """Name of the collector that produced it (``aws``, ``ssh``, ``terraform``)."""
     attributes: Mapping[str, JSON]
-    """Collected facts. A key that is absent was not collected; checks treat that as an ERROR."""
+    """Collected facts. A key that is absent was not collected; checks treat that as an ERROR.
+    Read-only: a loaded snapshot holds a :class:`~aslcheck.inventories.compact.FrozenObject`."""
     tags: Mapping[str, str] | None = None
     """Tags or labels; ``None`` means they could not be read (scope by tag is then undecidable)."""
     account: str | None = None
@@ -104,15 +108,21 @@ class Resource:
             "kind": self.kind,
             "id": self.id,
             "source": self.source,
-            "attributes": dict(self.attributes),
+            "attributes": _plain(self.attributes),
         }
         if self.tags is not None:
-            out["tags"] = dict(self.tags)
+            out["tags"] = _plain(self.tags)
         for name in ("account", "region", "host"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
         return out
+
+
+def _plain(value: Mapping[str, JSON]) -> dict[str, JSON]:
+    from aslcheck.inventories.compact import FrozenObject
+
+    return value.thaw() if isinstance(value, FrozenObject) else dict(value)
 
 
 @dataclass(frozen=True)
@@ -215,12 +225,10 @@ class Snapshot:
     )
 
     def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.resources, key=Resource.key))
-        seen: set[tuple[str, str, str]] = set()
-        for res in ordered:
-            if res.key() in seen:
-                raise BadInputError(f"duplicate resource {res.key()!r} in snapshot")
-            seen.add(res.key())
+        ordered = tuple(self.resources)
+        if not _sorted_unique(ordered):
+            ordered = tuple(sorted(ordered, key=Resource.key))
+            _sorted_unique(ordered)
         object.__setattr__(self, "resources", ordered)
         object.__setattr__(self, "errors", tuple(sorted(set(self.errors), key=CollectionError.sort_key)))
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: (r.name, r.started))))
@@ -252,8 +260,17 @@ class Snapshot:
         }
 
     def canonical_bytes(self) -> bytes:
-        """Canonical serialisation; what is written to disk and hashed."""
-        return canonical_json(self.to_json())
+        """Canonical serialisation; what is written to disk and hashed.
+
+        Equal to ``canonical_json(self.to_json())``, built one resource at a time so a large
+        snapshot is never a single tree of dicts (sorted keys put ``resources`` fourth).
+        """
+        head = canonical_json({"errors": [e.to_json() for e in self.errors], "format": FORMAT,
+                               "provenance": {"collectors": [r.to_json() for r in self.runs]},
+                               "resources": [], "version": VERSION})
+        cut = head.rindex(b',"resources":[]') + len(b',"resources":[')
+        body = b",".join(canonical_json(r.to_json()) for r in self.resources)
+        return b"".join((head[:cut], body, head[cut:]))
 
     def digest(self) -> str:
         """``sha256`` hex digest of :meth:`canonical_bytes`."""
@@ -296,7 +313,11 @@ def iter_resources(doc: Mapping[str, JSON]) -> Iterator[Resource]:
 
 
 def from_json(doc: Mapping[str, JSON], origin: str = "<snapshot>") -> Snapshot:
-    """Build a snapshot from a parsed document, validating it against the schema first."""
+    """Build a snapshot from an already parsed document, validating it against the schema first.
+
+    Files should go through :func:`load`, which also refuses duplicate keys and floats (a
+    parsed document can no longer show them) and keeps attributes compact.
+    """
     from aslcheck.inventories.schema import validate_snapshot_document
 
     validate_snapshot_document(doc, origin)
@@ -329,7 +350,14 @@ def from_json(doc: Mapping[str, JSON], origin: str = "<snapshot>") -> Snapshot:
 
 
 def load(path: str) -> tuple[Snapshot, bytes]:
-    """Read a snapshot file; returns the snapshot and the exact bytes read (for digests)."""
+    """Read a snapshot file; returns the snapshot and the exact bytes read (for digests).
+
+    Bad input (not UTF-8 JSON, a duplicate key, a float, a schema violation) raises
+    :class:`BadInputError` naming the file, the line and the field. The snapshot's attributes
+    share the returned bytes (see :mod:`aslcheck.inventories.compact`).
+    """
+    from aslcheck.inventories.schema.reader import read
+
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -338,11 +366,22 @@ def load(path: str) -> tuple[Snapshot, bytes]:
     # NOTE: a loaded snapshot is immutable, acyclic and lives as long as the run, so it is
     # frozen out of the cyclic collector (see paused_gc).
     with paused_gc(freeze=True):
-        try:
-            doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            line = getattr(exc, "lineno", None)
-            raise BadInputError(f"not valid JSON: {exc}", Location(path, line)) from exc
-        if not isinstance(doc, dict):
-            raise BadInputError("expected a JSON object (an aslcheck snapshot)", Location(path, 1))
-        return from_json(doc, path), data
+        return read(data, path), data
+
+
+def _sorted_unique(resources: tuple[Resource, ...]) -> bool:
+    """Whether ``resources`` is in key order; a repeated key next to its twin is refused.
+
+    NOTE: in order, a repeated key sits next to its twin, so no set of 1M key tuples is
+    needed; loaded canonical snapshots are already in order and skip the sort.
+    """
+    prev: tuple[str, str, str] | None = None
+    for res in resources:
+        key = res.key()
+        if prev is not None:
+            if key == prev:
+                raise BadInputError(f"duplicate resource {key!r} in snapshot")
+            if key < prev:
+                return False
+        prev = key
+    return True

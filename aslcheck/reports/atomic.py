@@ -19,11 +19,14 @@ import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
+from typing import BinaryIO
 
 from aslcheck.errors import BadInputError, Location
 
-FileWriter = Callable[[str, bytes], None]
-"""Writes the bytes of one new file at a path (injectable, so tests can fail mid-set)."""
+Content = bytes | Callable[[BinaryIO], object]
+"""A file's content: its bytes, or a producer that streams them into the open file (large reports)."""
+FileWriter = Callable[[str, Content], None]
+"""Writes one new file at a path (injectable, so tests can fail mid-set)."""
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -51,11 +54,14 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-def write_new_file(path: str, data: bytes) -> None:
-    """Create ``path`` (it must not exist), write and fsync ``data``; mode 0644."""
+def write_new_file(path: str, data: Content) -> None:
+    """Create ``path`` (it must not exist), write (or stream) and fsync ``data``; mode 0644."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+        if isinstance(data, bytes):
+            fh.write(data)
+        else:
+            data(fh)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -156,9 +162,9 @@ def _as_output_error(directory: str, swapped: Callable[[], bool]) -> Iterator[No
                           Location(directory)) from exc
 
 
-def write_set(directory: str, files: Mapping[str, bytes], owned: Collection[str] = (),
+def write_set(directory: str, files: Mapping[str, Content], owned: Collection[str] = (),
               writer: FileWriter | None = None) -> dict[str, str]:
-    """Replace the report set in ``directory`` by ``files`` (name -> bytes), all or nothing.
+    """Replace the report set in ``directory`` by ``files`` (name -> content), all or nothing.
 
     Entries of the old folder named in ``files`` or ``owned`` (every file a report set can hold)
     belong to the old set and go with it; anything else (inputs, keys) is moved into the new

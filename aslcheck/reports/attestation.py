@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from aslcheck.reports.atomic import FileWriter, write_set
+from aslcheck.reports.atomic import Content, FileWriter, write_set
 from aslcheck.reports.interface import Renderer
 from aslcheck.reports.model import RunResult
 from aslcheck.reports.signing import Signer, sign_statement, statement
@@ -104,7 +105,9 @@ def write_reports(
     extra: Mapping[str, bytes] | None = None,
     writer: FileWriter | None = None,
 ) -> Written:
-    """Render and sign everything in memory, then swap the whole set into ``directory`` at once.
+    """Render and sign everything, stage the set beside ``directory``, then swap it in at once.
+
+    Streaming renderers (``Renderer.streams``) write straight into the staged file.
 
     The set is the snapshot (when given, so ``verify --snapshot`` can re-check it later), every
     rendering, the ``extra`` files (e.g. the gate's ``drift.json``) and the signed attestation.
@@ -112,12 +115,13 @@ def write_reports(
     (:func:`aslcheck.reports.atomic.write_set`); files of an older set that this run does not
     produce are removed with it, so an old attestation never sits beside a new snapshot.
     """
-    files: dict[str, bytes] = {}
+    files: dict[str, Content] = {}
     if snapshot_bytes is not None:
         files[SNAPSHOT_FILE] = snapshot_bytes
     names: dict[str, str] = {}
     for r in renderers:
-        files[r.filename] = r.render(run)
+        # NOTE: the JSON report of a 1M-resource run is 300-550 MB; it is streamed to its file.
+        files[r.filename] = functools.partial(r.write, run) if r.streams else r.render(run)
         names[r.name] = r.filename
     for fname, data in (extra or {}).items():
         files[fname] = data
