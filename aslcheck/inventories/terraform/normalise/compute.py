@@ -22,7 +22,9 @@ REGION_SETTINGS = "aws.ec2.region_settings"
 
 
 def _subnet(ctx: Context, ref: Any) -> Block | None:
-    return next((s for s in ctx.declared.managed("aws_subnet") if s.address == ref), None)
+    found = ctx.declared.find(ref) if isinstance(ref, str) else None
+    return found if found is not None and found.mode == "managed" \
+        and found.type == "aws_subnet" else None
 
 
 def _metadata(block: Block) -> Any:
