@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -37,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description=__doc__)
     p.add_argument("--iac", metavar="DIR|PLAN.json", help="Terraform directory or `terraform show -json` plan")
     p.add_argument("--snapshot", metavar="LIVE.json", help="live snapshot to merge (and report drift against)")
+    p.add_argument("--var-file", action="append", default=[], metavar="FILE", dest="var_files",
+                   help="Terraform variable file for --iac DIR, as terraform's -var-file (repeatable, "
+                        "later wins; applied after terraform.tfvars[.json] and *.auto.tfvars[.json])")
     p.add_argument("--attestation", metavar="FILE", help="gate on this signed attestation (needs --key)")
     p.add_argument("--key", action="append", default=[], metavar="PUB", help="trusted public key (repeatable)")
     p.add_argument("--threshold", type=int, default=1, help="distinct trusted keys required (default 1)")
@@ -79,9 +83,13 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
 
     inputs = load_inputs(args)
     signers = signers_from(args)
+    # NOTE: only the names of TF_VAR_* variables are passed (never their values): code that
+    # Terraform would feed from the environment is then inconclusive rather than judged on defaults.
     result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=inputs.catalog,
                       registry=inputs.registry, waivers=inputs.waivers, attestations=inputs.attestations,
-                      digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest})
+                      digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest},
+                      var_files=args.var_files,
+                      environment_variables=[k for k in os.environ if k.startswith("TF_VAR_")])
     if args.format is None:
         args.format = list(GATE_FORMATS)
     written = write(result.run, args, signers, result.snapshot.canonical_bytes())

@@ -120,6 +120,10 @@ def _in_scope(ctx: CheckContext, scope: Scope, res: Resource) -> tuple[bool | No
 def _verdict(entry: MapEntry, res: Resource) -> tuple[Status, str]:
     result = res.attributes.get("result")
     name = f"{entry.check_id} ({res.attributes.get('check_name', '')})"
+    untrusted = res.attributes.get("untrusted")
+    if untrusted:
+        return Status.ERROR, f"{name} {result}, but checkov did not see the code Terraform " \
+                             f"will apply: {untrusted}"
     if result == "skipped":
         why = res.attributes.get("suppress_comment") or "no reason given"
         return Status.ERROR, (f"{name} was suppressed in the code ({why}); ASL controls are "

@@ -155,6 +155,22 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class DeclaredInputs:
+    """Which files fed a directory scan beyond the ``*.tf`` files (shown paths)."""
+
+    var_files: tuple[str, ...] = ()
+    """Variable files applied, lowest precedence first."""
+    hidden_var_files: tuple[str, ...] = ()
+    """Automatic variable files with hidden names (Terraform loads them; checkov does not)."""
+    overrides: tuple[str, ...] = ()
+    """Override files merged (checkov reads them as ordinary files)."""
+    overridden: tuple[str, ...] = ()
+    """Addresses the override files changed."""
+    ignored: tuple[str, ...] = ()
+    """``*.tf`` files Terraform ignores (hidden or editor files), so the gate ignores them too."""
+
+
+@dataclass(frozen=True)
 class Declared:
     """Everything the code declares."""
 
@@ -164,6 +180,8 @@ class Declared:
     """Parts that could not be evaluated."""
     origin: str = ""
     """Directory or plan file read."""
+    inputs: DeclaredInputs = field(default_factory=DeclaredInputs)
+    """The variable and override files of a directory scan (empty for a plan)."""
 
     @cached_property
     def _by_type(self) -> dict[str, tuple[Block, ...]]:

@@ -10,7 +10,7 @@ the config scope is INCONCLUSIVE, never PASS. The CLI (``aslcheck gate``) render
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -158,11 +158,18 @@ def run_gate(
     digests: Mapping[str, str] | None = None,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    var_files: Sequence[str] = (),
+    environment_variables: Iterable[str] = (),
 ) -> GateResult:
     """Gate Terraform code (a directory or ``terraform show -json`` plan) against ``profile``.
 
-    Raises :class:`~aslcheck.errors.BadInputError` for malformed HCL, an unreadable plan or
-    snapshot (the CLI exits with the bad-input code: fail closed), and
+    ``var_files`` are ``-var-file`` arguments for a directory scan (highest precedence, in
+    order); ``environment_variables`` are the names (never the values) of the caller's
+    environment variables, so that code Terraform would feed from ``TF_VAR_*`` is not judged
+    on defaults (see :mod:`aslcheck.inventories.terraform.inputs`).
+
+    Raises :class:`~aslcheck.errors.BadInputError` for malformed HCL or variable files, an
+    unreadable plan or snapshot (the CLI exits with the bad-input code: fail closed), and
     :class:`~aslcheck.inventories.terraform.runner.CheckovError` when checkov cannot run.
     """
     cfg = config or Config()
@@ -177,7 +184,7 @@ def run_gate(
         catalog, digest_map["catalog"] = load_catalog(checks=registry)
     request = CollectionRequest(kinds=frozenset(), config=cfg) if progress is None else \
         CollectionRequest(kinds=frozenset(), config=cfg, progress=progress)
-    code = TerraformCollector(iac_path, runner).collect(request)
+    code = TerraformCollector(iac_path, runner, var_files, environment_variables).collect(request)
     extra_errors = _root_roster_errors(code, cfg)
     parts = [code]
     if snapshot_path is not None:
