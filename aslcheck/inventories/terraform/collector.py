@@ -39,8 +39,9 @@ from aslcheck.inventories.terraform.runner import (
 
 _EVALUATE = "terraform:evaluate"
 _CHECKOV_CONFIGS = (".checkov.yaml", ".checkov.yml")
-_HARMLESS_CONFIG_KEYS = frozenset({"compact", "quiet", "soft-fail", "no-guide", "skip-download"})
-"""``.checkov.yaml`` keys that change neither which checks run nor what they see."""
+_HARMLESS_CONFIG_KEYS = frozenset({"compact", "soft-fail", "no-guide", "skip-download"})
+"""``.checkov.yaml`` keys that change neither which results checkov reports nor what its checks
+see (``quiet`` is not one: it drops every passed result)."""
 
 
 def _errors(declared: Declared) -> list[CollectionError]:
