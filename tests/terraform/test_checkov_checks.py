@@ -16,9 +16,9 @@ from aslcheck.controls.model import Catalog
 from aslcheck.inventories.terraform import CheckovOutput, CheckovTarget
 from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer, artifact_uri
-from tests.terraform.conftest import ROOT
+from tests.terraform.conftest import DATA
 
-SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SCHEMA = DATA / "sarif-schema-2.1.0.json"  # vendored: tests read nothing outside the repo
 
 HCL = '''
 provider "aws" {
@@ -87,6 +87,20 @@ def test_known_traps_are_encoded() -> None:
     assert table["CKV_AWS_145"].evidence is Evidence.FAIL_ONLY  # aws:kms, not a CMK
     assert "TRAP" in (table["CKV_AWS_145"].note or "")
     assert table["CKV_AWS_356"].scope.value == "identity_policy"  # key policies need "*"
+    # Issue 10 class 9: passes that ignore rule resources, subnets or elastic IPs, or that any
+    # graph connection satisfies, are no evidence.
+    for cid in ("CKV_AWS_382", "CKV_AWS_88", "CKV2_AWS_6", "CKV2_AWS_11", "CKV2_AWS_12",
+                "CKV_AWS_21", "CKV_AWS_283"):
+        assert table[cid].evidence is Evidence.FAIL_ONLY, cid
+    assert table["CKV_AWS_21"].controls == ("ASL2-WA-1",)
+    assert table["CKV_AWS_283"].scope.value == "weight_policy"
+
+
+def test_every_entry_says_why_its_polarity_holds() -> None:
+    for cid, entry in checkov_map().items():
+        assert entry.review.strip(), cid
+        if entry.evidence is Evidence.BOTH and entry.controls:
+            assert entry.review.startswith("stays"), cid
 
 
 def test_results_become_findings_per_polarity(tmp_path: Path, catalog: Catalog,
@@ -151,8 +165,7 @@ def test_sarif_without_location_uses_logical_location(tmp_path: Path, catalog: C
     result = gate(tmp_path, catalog, registry, config, runner_for(
         ("failed_checks", item("CKV_AWS_7", "aws_kms_key.w", (6, 9), "FAILED"))))
     doc = json.loads(SarifRenderer().render(result.run))
-    if SCHEMA.exists():
-        jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(doc)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(doc)
     results = doc["runs"][0]["results"]
     assert any("physicalLocation" in loc for r in results for loc in r["locations"])
     # e.g. "no VPC holds weights" check-level errors have no file: logical locations

@@ -75,3 +75,43 @@ data "aws_iam_policy_document" "weights" {
     }
   }
 }
+
+# CKV_AWS_283 failing where it matters: the weight key's policy lets every AWS principal
+# decrypt, with no condition...
+resource "aws_kms_key" "weights" {
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key.json
+  tags                = local.weight_tags
+}
+
+data "aws_iam_policy_document" "key" {
+  statement {
+    sid       = "EveryAwsPrincipalDecrypts"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+  }
+}
+
+# ...and where it does not: the same statement on a bucket that holds no weights.
+resource "aws_s3_bucket_policy" "scratch" {
+  bucket = aws_s3_bucket.scratch.id
+  policy = data.aws_iam_policy_document.scratch.json
+}
+
+data "aws_iam_policy_document" "scratch" {
+  statement {
+    sid       = "EveryAwsPrincipalReads"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:aws:s3:::trap-scratch/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+  }
+}
