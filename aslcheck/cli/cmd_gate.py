@@ -92,7 +92,7 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
                       environment_variables=[k for k in os.environ if k.startswith("TF_VAR_")])
     if args.format is None:
         args.format = list(GATE_FORMATS)
-    written = write(result.run, args, signers, result.snapshot.canonical_bytes())
+    written = write(result.run, args, signers, result.snapshot_bytes)
     if result.drift:
         write_atomic(f"{written.directory}/drift.json", json.dumps(
             [d.to_json() for d in result.drift], indent=2, sort_keys=True).encode() + b"\n")

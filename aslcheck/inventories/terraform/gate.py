@@ -22,7 +22,7 @@ from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog, ManualAttestation, Waiver
 from aslcheck.errors import assert_never
 from aslcheck.inventories.interface import CollectionRequest, ProgressCallback
-from aslcheck.inventories.snapshot import CollectionError, Snapshot, load, merge
+from aslcheck.inventories.snapshot import CollectionError, Snapshot, load, merge, sha256_hex
 from aslcheck.inventories.terraform.collector import TerraformCollector
 from aslcheck.inventories.terraform.findings import FINDING_KIND
 from aslcheck.inventories.terraform.normalise import SOURCE
@@ -78,6 +78,9 @@ class GateResult:
     """Declared-versus-live drift (empty without a live snapshot)."""
     weight_resources: tuple[str, ...] = field(default_factory=tuple)
     """Declared resources that hold weights (what keeps the gate from being vacuous)."""
+    snapshot_bytes: bytes = b""
+    """``snapshot`` canonically serialised, once: what its digest in ``run`` is of, and what
+    the CLI writes (a 1,000-bucket snapshot takes seconds to serialise)."""
 
     def located_failures(self) -> list[tuple[str, str, Mapping[str, object]]]:
         """(control, check, location) of every FAIL finding with a file location."""
@@ -196,6 +199,8 @@ def run_gate(
     if extra_errors:
         parts.append(Snapshot(resources=(), errors=tuple(extra_errors)))
     snapshot = merge(parts)
+    snapshot_bytes = snapshot.canonical_bytes()
+    digest_map.setdefault("snapshot", sha256_hex(snapshot_bytes))
     when = now or datetime.now(timezone.utc)
     run = evaluate(catalog, profile, registry, snapshot, cfg, waivers=waivers,
                    attestations=attestations, digests=digest_map,
@@ -222,7 +227,8 @@ def run_gate(
         verdict = GateVerdict.PASS
     drift = compute_drift(snapshot, cfg) if snapshot_path is not None else ()
     return GateResult(verdict=verdict, reasons=tuple(reasons), run=run, controls=controls,
-                      snapshot=snapshot, drift=drift, weight_resources=weights)
+                      snapshot=snapshot, drift=drift, weight_resources=weights,
+                      snapshot_bytes=snapshot_bytes)
 
 
 __all__ = ["FAMILIES", "Drift", "DriftKind", "GateControl", "GateResult", "GateVerdict",

@@ -36,8 +36,13 @@ _OFFLINE_ENV = {
     "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
     "LOG_LEVEL": "ERROR",
+    # NOTE: checkov abandons any file hcl2 takes more than 10 s to parse and reports it as a
+    # parsing error; a 1,000-bucket file on a loaded machine takes longer. The run as a whole
+    # is bounded by the runner's timeout instead.
+    "HCL_PARSE_TIMEOUT_SEC": "0",
 }
-"""Keeps checkov from fetching guideline mappings, running SCA, or checking PyPI for updates."""
+"""Keeps checkov from fetching guideline mappings, running SCA, checking PyPI for updates,
+or giving up on large files."""
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
 """The only variables of our environment checkov inherits (no credentials, no CKV_*/TF_VAR_*)."""
 
