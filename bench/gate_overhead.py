@@ -35,10 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aslcheck import gate as gate_mod
 from aslcheck.checks.builtin import default_registry
 from aslcheck.controls.loader import load_catalog, load_config
 from aslcheck.inventories.terraform import collector as collector_mod
-from aslcheck.inventories.terraform import gate as gate_mod
 from aslcheck.inventories.terraform.runner import (
     CheckovOutput,
     CheckovTarget,

@@ -79,7 +79,7 @@ def _gate_attestation(args: argparse.Namespace) -> ExitCode:
 
 
 def _gate_iac(args: argparse.Namespace) -> ExitCode:
-    from aslcheck.inventories.terraform.gate import GateVerdict, run_gate
+    from aslcheck.gate import GateVerdict, run_gate
 
     inputs = load_inputs(args)
     signers = signers_from(args)

@@ -13,8 +13,8 @@ from aslcheck.checks.interface import Status
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog
+from aslcheck.gate import GateResult, GateVerdict, run_gate
 from aslcheck.inventories.terraform import CheckovOutput, CheckovTarget
-from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer, artifact_uri
 from tests.terraform.conftest import DATA
 

@@ -11,7 +11,7 @@ import pytest
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog
-from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
+from aslcheck.gate import GateResult, GateVerdict, run_gate
 from tests.terraform.conftest import CachingRunner
 
 pytestmark = pytest.mark.checkov

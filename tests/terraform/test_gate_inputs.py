@@ -15,8 +15,8 @@ import pytest
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog
+from aslcheck.gate import GateResult, GateVerdict, run_gate
 from aslcheck.inventories.snapshot import Resource
-from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from tests.terraform.conftest import EXAMPLES, CachingRunner
 
 pytestmark = pytest.mark.checkov
