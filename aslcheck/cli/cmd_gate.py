@@ -79,6 +79,18 @@ def _gate_attestation(args: argparse.Namespace) -> ExitCode:
 
 
 def _gate_iac(args: argparse.Namespace) -> ExitCode:
+    from aslcheck.inventories.terraform.runner import PrestartedRunner
+
+    # NOTE: checkov starts first, so loading the catalog and importing the gate overlap it too.
+    runner = PrestartedRunner.for_path(args.iac, tuple(args.var_files))
+    try:
+        return _gate_iac_with(args, runner)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _gate_iac_with(args: argparse.Namespace, runner: Any) -> ExitCode:
     from aslcheck.gate import GateVerdict, run_gate
 
     inputs = load_inputs(args)
@@ -88,7 +100,7 @@ def _gate_iac(args: argparse.Namespace) -> ExitCode:
     result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=inputs.catalog,
                       registry=inputs.registry, waivers=inputs.waivers, attestations=inputs.attestations,
                       digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest},
-                      var_files=args.var_files,
+                      var_files=args.var_files, runner=runner,
                       environment_variables=[k for k in os.environ if k.startswith("TF_VAR_")])
     if args.format is None:
         args.format = list(GATE_FORMATS)

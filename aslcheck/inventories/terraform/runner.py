@@ -212,3 +212,46 @@ class SubprocessCheckovRunner:
     def __call__(self, target: CheckovTarget) -> CheckovOutput:
         """Run checkov; raise :class:`CheckovError` unless it produced a JSON report."""
         return self.start(target).result()
+
+
+class PrestartedRunner:
+    """A :class:`SubprocessCheckovRunner` whose run on one target starts ahead of time.
+
+    The CLI starts checkov before it loads the catalog and imports the gate, so that work
+    overlaps checkov too; :meth:`close` stops the run if nothing asked for its report.
+    """
+
+    def __init__(self, target: CheckovTarget, inner: SubprocessCheckovRunner | None = None
+                 ) -> None:
+        self.inner = inner or SubprocessCheckovRunner()
+        """Runs any other target."""
+        self.target = target
+        """The target started ahead of time."""
+        self._running: RunningCheckov | None = self.inner.start(target)
+
+    @classmethod
+    def for_path(cls, path: str, var_files: tuple[str, ...] = ()) -> PrestartedRunner | None:
+        """Start checkov on ``path`` as the Terraform collector will ask for it (None when
+        ``path`` is neither a directory nor a file: the collector reports that)."""
+        if os.path.isdir(path):
+            return cls(CheckovTarget(path, Framework.TERRAFORM, var_files))
+        if os.path.isfile(path) and not var_files:
+            return cls(CheckovTarget(path, Framework.TERRAFORM_PLAN))
+        return None
+
+    def start(self, target: CheckovTarget) -> RunningCheckov:
+        """The run started ahead of time for ``target``, else a new one."""
+        if target == self.target and self._running is not None:
+            running, self._running = self._running, None
+            return running
+        return self.inner.start(target)
+
+    def __call__(self, target: CheckovTarget) -> CheckovOutput:
+        """Run checkov on ``target`` (using the early run when it is the same target)."""
+        return self.start(target).result()
+
+    def close(self) -> None:
+        """Stop the early run if it was never claimed."""
+        if self._running is not None:
+            self._running.cancel()
+            self._running = None
