@@ -120,19 +120,22 @@ resource "aws_iam_group_membership" "m" {
 '''
 
 
-def _digest(declared: Declared) -> str:
-    return Snapshot(resources=tuple(normalise(declared)),
-                    errors=tuple(_errors(declared))).digest()
+def _snapshot(declared: Declared) -> Snapshot:
+    return Snapshot(resources=tuple(normalise(declared)), errors=tuple(_errors(declared)))
 
 
 def _both(load: Any) -> tuple[str, str]:
-    optimised = _digest(load())
+    """Digests of the optimised and the reference normalisation of the same parsed code."""
+    declared = load()
+    optimised = _snapshot(declared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Declared, "managed", reference_managed)
         mp.setattr(Declared, "find", reference_find)
         mp.setattr(Context, "satellites", reference_satellites)
-        reference = _digest(load())
-    return optimised, reference
+        reference = _snapshot(declared)
+    # Compared as documents first, so a difference shows where it is.
+    assert optimised.to_json() == reference.to_json()
+    return optimised.digest(), reference.digest()
 
 
 @pytest.mark.parametrize("name", ["compliant", "violating"])
