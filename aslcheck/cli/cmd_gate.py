@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -39,6 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description=__doc__)
     p.add_argument("--iac", metavar="DIR|PLAN.json", help="Terraform directory or `terraform show -json` plan")
     p.add_argument("--snapshot", metavar="LIVE.json", help="live snapshot to merge (and report drift against)")
+    p.add_argument("--var-file", action="append", default=[], metavar="FILE", dest="var_files",
+                   help="Terraform variable file for --iac DIR, as terraform's -var-file (repeatable, "
+                        "later wins; applied after terraform.tfvars[.json] and *.auto.tfvars[.json])")
     p.add_argument("--attestation", metavar="FILE", help="gate on this signed attestation (needs --key)")
     p.add_argument("--key", action="append", default=[], metavar="PUB", help="trusted public key (repeatable)")
     p.add_argument("--threshold", type=int, default=1, help="distinct trusted keys required (default 1)")
@@ -89,20 +93,36 @@ def _gate_attestation(args: argparse.Namespace) -> ExitCode:
 
 
 def _gate_iac(args: argparse.Namespace) -> ExitCode:
-    from aslcheck.inventories.terraform.gate import GateVerdict, run_gate
+    from aslcheck.inventories.terraform.runner import PrestartedRunner
+
+    # NOTE: checkov starts first, so loading the catalog and importing the gate overlap it too.
+    runner = PrestartedRunner.for_path(args.iac, tuple(args.var_files))
+    try:
+        return _gate_iac_with(args, runner)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _gate_iac_with(args: argparse.Namespace, runner: Any) -> ExitCode:
+    from aslcheck.gate import GateVerdict, run_gate
 
     inputs = load_inputs(args)
     check_output(args)
     signers = signers_from(args)
     selected = inputs.selection
+    # NOTE: only the names of TF_VAR_* variables are passed (never their values): code that
+    # Terraform would feed from the environment is then inconclusive rather than judged on defaults.
     result = run_gate(args.iac, args.snapshot, inputs.profile, inputs.config, catalog=selected.catalog,
                       registry=selected.registry, waivers=inputs.waivers, attestations=inputs.attestations,
-                      digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest})
+                      digests={"catalog": inputs.catalog_digest, "config": inputs.config_digest},
+                      var_files=args.var_files, runner=runner,
+                      environment_variables=[k for k in os.environ if k.startswith("TF_VAR_")])
     if args.format is None:
         args.format = list(GATE_FORMATS)
     extra = {DRIFT_FILE: json.dumps([d.to_json() for d in result.drift], indent=2,
                                     sort_keys=True).encode() + b"\n"} if result.drift else None
-    written = write(selected.attach(result.run), args, signers, result.snapshot.canonical_bytes(), extra)
+    written = write(selected.attach(result.run), args, signers, result.snapshot_bytes, extra)
     if not args.quiet:
         _print_gate(result)
         for reason in result.reasons:

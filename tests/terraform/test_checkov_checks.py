@@ -13,8 +13,8 @@ from aslcheck.checks.interface import Status
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog
+from aslcheck.gate import GateResult, GateVerdict, run_gate
 from aslcheck.inventories.terraform import CheckovOutput, CheckovTarget
-from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer, artifact_uri
 from tests.schemas import SARIF, load_schema
 
@@ -85,6 +85,20 @@ def test_known_traps_are_encoded() -> None:
     assert table["CKV_AWS_145"].evidence is Evidence.FAIL_ONLY  # aws:kms, not a CMK
     assert "TRAP" in (table["CKV_AWS_145"].note or "")
     assert table["CKV_AWS_356"].scope.value == "identity_policy"  # key policies need "*"
+    # Issue 10 class 9: passes that ignore rule resources, subnets or elastic IPs, or that any
+    # graph connection satisfies, are no evidence.
+    for cid in ("CKV_AWS_382", "CKV_AWS_88", "CKV2_AWS_6", "CKV2_AWS_11", "CKV2_AWS_12",
+                "CKV_AWS_21", "CKV_AWS_283"):
+        assert table[cid].evidence is Evidence.FAIL_ONLY, cid
+    assert table["CKV_AWS_21"].controls == ("ASL2-WA-1",)
+    assert table["CKV_AWS_283"].scope.value == "weight_policy"
+
+
+def test_every_entry_says_why_its_polarity_holds() -> None:
+    for cid, entry in checkov_map().items():
+        assert entry.review.strip(), cid
+        if entry.evidence is Evidence.BOTH and entry.controls:
+            assert entry.review.startswith("stays"), cid
 
 
 def test_results_become_findings_per_polarity(tmp_path: Path, catalog: Catalog,

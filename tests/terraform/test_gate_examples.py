@@ -12,8 +12,8 @@ from aslcheck.checks.iac.drift import DriftKind
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config
 from aslcheck.controls.model import Catalog
+from aslcheck.gate import GateResult, GateVerdict, run_gate
 from aslcheck.inventories.snapshot import CollectorRun, Resource, Snapshot
-from aslcheck.inventories.terraform.gate import GateResult, GateVerdict, run_gate
 from aslcheck.reports.render.sarif import SarifRenderer
 from tests.schemas import SARIF, load_schema
 from tests.terraform.conftest import DATA, ROOT, CachingRunner

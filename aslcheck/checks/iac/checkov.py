@@ -9,6 +9,7 @@ cannot be decided or the result was suppressed in the code.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -20,7 +21,7 @@ import yaml
 
 from aslcheck.checks.interface import CheckContext, CheckError, CheckId, Evaluator, Finding, Select, Status
 from aslcheck.checks.registry import check
-from aslcheck.inventories.snapshot import Resource
+from aslcheck.inventories.snapshot import Resource, Snapshot
 
 FINDING_KIND = "iac.checkov.finding"
 """Kind of a checkov result (produced by the Terraform collector)."""
@@ -34,6 +35,7 @@ class Scope(Enum):
     WEIGHT_VPC = "weight_vpc"
     TRAIL_BUCKET = "trail_bucket"
     IDENTITY_POLICY = "identity_policy"
+    WEIGHT_POLICY = "weight_policy"
 
 
 class Evidence(Enum):
@@ -52,14 +54,23 @@ class MapEntry:
     """One reviewed checkov check."""
 
     check_id: str
+    """checkov's ID."""
     controls: tuple[str, ...]
+    """Controls its results bear on (empty: reviewed and mapped nowhere)."""
     scope: Scope
+    """Which results count."""
     evidence: Evidence
+    """What a result proves."""
     tests: str
+    """What the check really tests."""
+    review: str
+    """Why this polarity (the review against checkov's source and the traps)."""
     note: str | None = None
+    """The trap, shown in findings."""
 
 
-_FIELDS = {"controls", "scope", "evidence", "tests", "note"}
+_FIELDS = {"controls", "scope", "evidence", "tests", "note", "review"}
+_REQUIRED = {"controls", "scope", "evidence", "tests", "review"}
 
 
 @cache
@@ -71,13 +82,12 @@ def checkov_map() -> Mapping[str, MapEntry]:
         raise CheckError("checkov_map.yaml: expected version 1 and a 'checks' mapping")
     out: dict[str, MapEntry] = {}
     for cid, raw in doc["checks"].items():
-        if not isinstance(raw, dict) or set(raw) - _FIELDS or not {"controls", "scope",
-                                                                   "evidence", "tests"} <= set(raw):
+        if not isinstance(raw, dict) or set(raw) - _FIELDS or not set(raw) >= _REQUIRED:
             raise CheckError(f"checkov_map.yaml: entry {cid!r} has missing or unknown fields")
         try:
             out[str(cid)] = MapEntry(str(cid), tuple(str(c) for c in raw["controls"]),
                                      Scope(raw["scope"]), Evidence(raw["evidence"]),
-                                     str(raw["tests"]), raw.get("note"))
+                                     str(raw["tests"]), str(raw["review"]), raw.get("note"))
         except ValueError as exc:
             raise CheckError(f"checkov_map.yaml: entry {cid!r}: {exc}") from None
     return out
@@ -103,6 +113,18 @@ def _in_scope(ctx: CheckContext, scope: Scope, res: Resource) -> tuple[bool | No
         ident = str(subject.get("id")) if isinstance(subject, Mapping) else str(a.get("resource"))
         holds = ctx.config.scope.holds_weights(res.tags, ident)
         return holds, "its tags could not be determined" if holds is None else ""
+    if scope is Scope.WEIGHT_POLICY:
+        users = a.get("policy_of")
+        if not isinstance(users, list):
+            return None, "the document is not determined, so whose policy it is cannot be told"
+        held = [ctx.config.scope.holds_weights(
+            u.get("tags") if isinstance(u.get("tags"), Mapping) else None, str(u.get("id")))
+            for u in users if isinstance(u, Mapping)]
+        if any(h is True for h in held):
+            return True, ""
+        if any(h is None for h in held):
+            return None, "the tags of a resource using the document could not be determined"
+        return False, ""
     if scope is Scope.WEIGHT_VPC:
         vpc = a.get("vpc")
         if not isinstance(vpc, Mapping):
@@ -120,6 +142,10 @@ def _in_scope(ctx: CheckContext, scope: Scope, res: Resource) -> tuple[bool | No
 def _verdict(entry: MapEntry, res: Resource) -> tuple[Status, str]:
     result = res.attributes.get("result")
     name = f"{entry.check_id} ({res.attributes.get('check_name', '')})"
+    untrusted = res.attributes.get("untrusted")
+    if untrusted:
+        return Status.ERROR, f"{name} {result}, but checkov did not see the code Terraform " \
+                             f"will apply: {untrusted}"
     if result == "skipped":
         why = res.attributes.get("suppress_comment") or "no reason given"
         return Status.ERROR, (f"{name} was suppressed in the code ({why}); ASL controls are "
@@ -135,27 +161,48 @@ def _verdict(entry: MapEntry, res: Resource) -> tuple[Status, str]:
     return Status.ERROR, f"{name}: unrecognised result {result!r}"
 
 
-def _evaluate(ctx: CheckContext, control: str, cid: CheckId) -> Iterator[Finding]:
+_GROUPED: list[tuple[weakref.ref[Snapshot], dict[str, list[tuple[MapEntry, Resource]]]]] = []
+"""The last snapshot's findings grouped by control (a memo of a pure function of it)."""
+
+
+def _by_control(snapshot: Snapshot) -> dict[str, list[tuple[MapEntry, Resource]]]:
+    """Mapped checkov findings per control, computed once per snapshot.
+
+    NOTE: the 25 iac.checkov.* checks each read every finding; at 1,000 buckets (16k findings)
+    regrouping them per check cost about a second (issue 12 item 4). The memo holds the
+    snapshot weakly, so it never keeps an evaluated inventory alive.
+    """
+    if _GROUPED and _GROUPED[0][0]() is snapshot:
+        return _GROUPED[0][1]
     table = checkov_map()
-    for res in ctx.snapshot.of_kind(FINDING_KIND):
+    grouped: dict[str, list[tuple[MapEntry, Resource]]] = {}
+    for res in snapshot.of_kind(FINDING_KIND):
         entry = table.get(str(res.attributes.get("check_id")))
-        if entry is None or control not in entry.controls:
-            continue
+        if entry is not None:
+            for control in entry.controls:
+                grouped.setdefault(control, []).append((entry, res))
+    _GROUPED[:] = [(weakref.ref(snapshot), grouped)]
+    return grouped
+
+
+def _evaluate(ctx: CheckContext, control: str, cid: CheckId) -> Iterator[Finding]:
+    for entry, res in _by_control(ctx.snapshot).get(control, ()):
         ev: dict[str, Any] = {"checkov_check": entry.check_id, "tests": entry.tests,
                               "result": res.attributes.get("result"),
                               "terraform_resource": res.attributes.get("resource")}
         if entry.note:
             ev["note"] = entry.note
+        status, reason = _verdict(entry, res)
         in_scope, why = _in_scope(ctx, entry.scope, res)
         if in_scope is False:
             continue
-        if in_scope is None:
+        # NOTE: a result that proves nothing by its polarity needs no scope decision.
+        if in_scope is None and status is not Status.NOT_APPLICABLE:
             yield ctx.finding(cid, res, Status.ERROR,
                               f"cannot tell whether {entry.check_id} on "
                               f"{res.attributes.get('resource')} is in scope ({entry.scope.value}): "
                               f"{why}", ev)
             continue
-        status, reason = _verdict(entry, res)
         yield ctx.finding(cid, res, status, reason, ev)
 
 

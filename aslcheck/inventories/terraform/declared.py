@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any, Final
 
 
@@ -154,6 +155,22 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class DeclaredInputs:
+    """Which files fed a directory scan beyond the ``*.tf`` files (shown paths)."""
+
+    var_files: tuple[str, ...] = ()
+    """Variable files applied, lowest precedence first."""
+    hidden_var_files: tuple[str, ...] = ()
+    """Automatic variable files with hidden names (Terraform loads them; checkov does not)."""
+    overrides: tuple[str, ...] = ()
+    """Override files merged (checkov reads them as ordinary files)."""
+    overridden: tuple[str, ...] = ()
+    """Addresses the override files changed."""
+    ignored: tuple[str, ...] = ()
+    """``*.tf`` files Terraform ignores (hidden or editor files), so the gate ignores them too."""
+
+
+@dataclass(frozen=True)
 class Declared:
     """Everything the code declares."""
 
@@ -163,19 +180,38 @@ class Declared:
     """Parts that could not be evaluated."""
     origin: str = ""
     """Directory or plan file read."""
+    inputs: DeclaredInputs = field(default_factory=DeclaredInputs)
+    """The variable and override files of a directory scan (empty for a plan)."""
+
+    @cached_property
+    def _by_type(self) -> dict[str, tuple[Block, ...]]:
+        """Managed blocks per type, each in address order (built once, on first use)."""
+        # NOTE: normalisers ask for the blocks of a type once per parent resource; sorting the
+        # whole module on every call made the gate quadratic in its size (issue 12 item 4).
+        out: dict[str, list[Block]] = {}
+        for b in sorted(self.blocks, key=lambda b: b.address):
+            if b.mode == "managed":
+                out.setdefault(b.type, []).append(b)
+        return {t: tuple(bs) for t, bs in out.items()}
+
+    @cached_property
+    def _by_address(self) -> dict[str, Block]:
+        out: dict[str, Block] = {}
+        for b in self.blocks:
+            out.setdefault(b.address, b)
+        return out
 
     def managed(self, *types: str) -> Iterator[Block]:
         """Managed resources of the given types, in address order."""
-        for b in sorted(self.blocks, key=lambda b: b.address):
-            if b.mode == "managed" and b.type in types:
-                yield b
+        if len(types) == 1:
+            yield from self._by_type.get(types[0], ())
+            return
+        chosen = [b for t in dict.fromkeys(types) for b in self._by_type.get(t, ())]
+        yield from sorted(chosen, key=lambda b: b.address)
 
     def find(self, address: str) -> Block | None:
         """The block with ``address`` (``data.`` prefix for data sources)."""
-        for b in self.blocks:
-            if b.address == address:
-                return b
-        return None
+        return self._by_address.get(address)
 
 
 _TRAVERSAL = re.compile(r'^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*|\[\d+\]|\["[^"]*"\])*$')

@@ -8,6 +8,7 @@ scoping works on findings exactly as on resources.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from aslcheck.errors import BadInputError, Location
 from aslcheck.inventories.snapshot import Resource
 from aslcheck.inventories.terraform.declared import UNKNOWN, Declared
 from aslcheck.inventories.terraform.normalise.base import SOURCE
+from aslcheck.inventories.terraform.policy import document_from_data, normalised
 
 FINDING_KIND = "iac.checkov.finding"
 """Kind of a checkov result."""
@@ -104,6 +106,36 @@ def _principal_documents(declared: Declared) -> dict[str, bool | None]:
     return out
 
 
+_POLICY_ATTRS = ("policy", "trust_policy")
+
+
+def _policy_users(declared: Declared, resources: Iterable[Resource]
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """Policy-document data source (as checkov names it) -> the resources whose policy it is.
+
+    Matched by content (the normalised document equals the resource's bucket, key, endpoint or
+    trust policy), so it holds however the document reaches the resource (directly, through a
+    local, a plan). A document the code does not determine is absent: its users are unknown.
+    """
+    by_content: dict[str, list[dict[str, Any]]] = {}
+    for res in resources:
+        for attr in _POLICY_ATTRS:
+            doc = res.attributes.get(attr)
+            if isinstance(doc, Mapping):
+                by_content.setdefault(json.dumps(doc, sort_keys=True), []).append(
+                    {"kind": res.kind, "id": res.id,
+                     "tags": dict(res.tags) if res.tags is not None else None})
+    out: dict[str, list[dict[str, Any]]] = {}
+    for block in declared.blocks:
+        if block.mode != "data" or block.type != "aws_iam_policy_document":
+            continue
+        doc = normalised(document_from_data(block))
+        if isinstance(doc, Mapping):
+            out[f"{block.type}.{block.name}"] = by_content.get(json.dumps(doc, sort_keys=True),
+                                                              [])
+    return out
+
+
 def _context(resources: list[Resource]) -> dict[str, dict[str, Any]]:
     """Config-independent facts about each resource that scope checkov results.
 
@@ -138,19 +170,21 @@ def findings(document: Any, root: str, is_dir: bool, resources: list[Resource],
     subjects = _subjects(resources)
     facts = _context(resources)
     documents = _principal_documents(declared)
+    users = _policy_users(declared, resources)
     out: dict[str, Resource] = {}
     for report in _reports(document):
         results = report.get("results", {})
         for key, result in _RESULTS:
             for item in results.get(key) or []:
-                res = _finding(item, result, root, is_dir, subjects, documents, facts)
+                res = _finding(item, result, root, is_dir, subjects, documents, facts, users)
                 out[res.id] = res
     return list(out.values())
 
 
 def _finding(item: Mapping[str, Any], result: str, root: str, is_dir: bool,
              subjects: Mapping[str, Resource], documents: Mapping[str, bool | None],
-             facts: Mapping[str, Mapping[str, Any]]) -> Resource:
+             facts: Mapping[str, Mapping[str, Any]],
+             users: Mapping[str, list[dict[str, Any]]]) -> Resource:
     address = str(item.get("resource", ""))
     file = shown_path(root, str(item.get("file_path", "")), is_dir)
     lines = item.get("file_line_range") or []
@@ -167,6 +201,8 @@ def _finding(item: Mapping[str, Any], result: str, root: str, is_dir: bool,
     }
     if address in documents and documents[address] is not None:
         attrs["declares_principals"] = documents[address]
+    if address in users:
+        attrs["policy_of"] = users[address]
     if item.get("guideline"):
         attrs["guideline"] = str(item["guideline"])
     suppress = (item.get("check_result") or {}).get("suppress_comment")

@@ -2,7 +2,8 @@
 
 Parsing uses ``hcl2`` from ``bc-python-hcl2``, the same parser (and version) checkov uses, so
 both read the same blocks on the same lines. Evaluation is deliberately small: literals,
-``var.*`` with defaults or ``*.tfvars`` values, ``local.*``, references to declared resources
+``var.*`` with defaults or variable-file values (which files, in which order, and how
+override files merge: :mod:`.inputs`), ``local.*``, references to declared resources
 and a few data sources (see :mod:`.resolve`), string templates, and the functions
 ``jsonencode``, ``merge``, ``concat``, ``tolist``, ``toset``, ``tomap``. Everything else
 (conditionals, ``for`` expressions, splats, other functions) is UNKNOWN.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aslcheck.errors import BadInputError, Location, MissingExtraError
@@ -21,12 +22,20 @@ from aslcheck.inventories.terraform.declared import (
     Block,
     Body,
     Declared,
+    DeclaredInputs,
     Problem,
     Provider,
     _Unknown,
     index,
     is_traversal,
     split_traversal,
+)
+from aslcheck.inventories.terraform.inputs import (
+    VariableFile,
+    apply_overrides,
+    check_duplicates,
+    load_variable_files,
+    root_files,
 )
 from aslcheck.inventories.terraform.policy import document_from_data
 from aslcheck.inventories.terraform.resolve import reference
@@ -119,17 +128,26 @@ def _interpolations(text: str) -> list[tuple[bool, str]] | None:
 class Module:
     """One root module: its blocks, variables, locals and providers, with an evaluator."""
 
-    def __init__(self, docs: list[tuple[str, dict[str, Any]]], tfvars: Mapping[str, Any]) -> None:
+    def __init__(self, docs: list[tuple[str, dict[str, Any]]],
+                 var_files: Sequence[VariableFile] = ()) -> None:
         self.variables: dict[str, Any] = {}
         self.locals: dict[str, Any] = {}
         self.problems: list[Problem] = []
+        self.declared_variables: set[str] = set()
+        """Names of the ``variable`` blocks."""
+        self.set_by_file: dict[str, str] = {}
+        """Variable name -> the variable file whose value Terraform uses."""
         self._raw_blocks: list[tuple[str, str, str, str, dict[str, Any]]] = []
         self._providers_raw: dict[str, dict[str, Any]] = {}
+        not_nullable: set[str] = set()
         for shown, doc in docs:
             for var in doc.get("variable", []):
                 for name, body in var.items():
+                    self.declared_variables.add(name)
                     if "default" in body:
                         self.variables[name] = body["default"][0]
+                    if body.get("nullable") in ([False], False):
+                        not_nullable.add(name)
             for loc in doc.get("locals", []):
                 self.locals.update({k: v[0] if isinstance(v, list) and len(v) == 1 else v
                                     for k, v in loc.items() if k not in _META})
@@ -149,7 +167,16 @@ class Module:
                         f"module {name!r} is not evaluated from a directory scan; its resources "
                         "are unknown (scan a plan from 'terraform show -json' instead)",
                         address=f"module.{name}"))
-        self.variables.update(tfvars)
+        for vf in var_files:
+            for name, value in vf.values.items():
+                # NOTE: Terraform ignores (with a warning) values for undeclared variables, and
+                # a null for a non-nullable variable means "use the default".
+                if name not in self.declared_variables:
+                    continue
+                self.set_by_file[name] = vf.shown
+                if value is None and name in not_nullable:
+                    continue
+                self.variables[name] = value
         self._providers: dict[str, Provider] = {}
         self._stack: set[str] = set()
         self._by_address: dict[str, Block] = {}
@@ -344,37 +371,58 @@ class HclBody(Body):
         return [HclBody(b, self._module) for b in raw]
 
 
-def _tfvars(root: str, shown_root: str) -> dict[str, Any]:
-    names = sorted(n for n in os.listdir(root)
-                   if n == "terraform.tfvars" or n.endswith(".auto.tfvars"))
-    # NOTE: terraform.tfvars first, then *.auto.tfvars in lexical order, as Terraform does.
-    names.sort(key=lambda n: (n != "terraform.tfvars", n))
-    out: dict[str, Any] = {}
-    for n in names:
-        doc = _parse_file(os.path.join(root, n), _join(shown_root, n))
-        out.update({k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in doc.items()})
-    return out
-
-
 def _join(root: str, name: str) -> str:
     return os.path.normpath(os.path.join(root, name)).replace(os.sep, "/")
 
 
-def load_directory(path: str) -> Declared:
-    """Parse and evaluate the root module in directory ``path`` (its ``*.tf`` files).
+def _shown(path: str) -> str:
+    return path.replace(os.sep, "/")
 
-    Raises :class:`BadInputError` naming the file and line for malformed HCL, and for a
-    directory without Terraform files.
+
+def load_directory(path: str, var_files: Sequence[str] = (),
+                   environment_variables: Iterable[str] = ()) -> Declared:
+    """Parse and evaluate the root module in directory ``path`` as Terraform reads it.
+
+    ``var_files`` are ``-var-file`` arguments (highest precedence, in order);
+    ``environment_variables`` are the names of the caller's environment variables: a declared
+    variable Terraform would take from ``TF_VAR_<name>`` (no file sets it) becomes a problem.
+    Raises :class:`BadInputError` naming the file and line for anything Terraform would reject
+    (malformed HCL or variable file, duplicate or missing-base definitions), and for a
+    directory without Terraform files. See :mod:`.inputs`.
     """
     if not os.path.isdir(path):
         raise BadInputError("not a directory", Location(path))
-    names = sorted(n for n in os.listdir(path) if n.endswith(".tf"))
-    if not names:
+    files = root_files(path)
+    if not files.config:
         raise BadInputError("no Terraform (*.tf) files in this directory", Location(path))
-    docs = [(_join(path, n), _parse_file(os.path.join(path, n), _join(path, n))) for n in names]
-    module = Module(docs, _tfvars(path, path))
+    docs = [(_join(path, n), _parse_file(os.path.join(path, n), _join(path, n)))
+            for n in files.config]
+    check_duplicates(docs)
+    overrides = [(_join(path, n), _parse_file(os.path.join(path, n), _join(path, n)))
+                 for n in files.overrides]
+    overridden = apply_overrides(docs, overrides)
+    values = load_variable_files(
+        [(os.path.join(path, n), _join(path, n)) for n in files.var_files]
+        + [(f, _shown(f)) for f in var_files], _parse_file)
+    module = Module(docs, values)
     problems = list(module.problems)
-    if any(n.endswith(".tf.json") for n in os.listdir(path)):
+    if files.json_config:
         problems.append(Problem("JsonSyntaxNotEvaluated",
-                                "*.tf.json files are not evaluated; their resources are unknown"))
-    return Declared(blocks=module.blocks, problems=tuple(problems), origin=path)
+                                "*.tf.json files are not evaluated; their resources are unknown: "
+                                + ", ".join(files.json_config)))
+    env = set(environment_variables)
+    for name in sorted(module.declared_variables - set(module.set_by_file)):
+        if f"TF_VAR_{name}" in env:
+            problems.append(Problem(
+                "VariableFromEnvironment",
+                f"TF_VAR_{name} is set in the environment and no variable file sets "
+                f"var.{name}: Terraform would use the environment's value, which the gate does "
+                "not read; put the value in a variable file and pass it with --var-file",
+                address=f"var.{name}"))
+    return Declared(blocks=module.blocks, problems=tuple(problems), origin=path,
+                    inputs=DeclaredInputs(
+                        var_files=tuple(v.shown for v in values),
+                        hidden_var_files=tuple(_join(path, n) for n in files.hidden_var_files),
+                        overrides=tuple(_join(path, n) for n in files.overrides),
+                        overridden=tuple(overridden),
+                        ignored=tuple(_join(path, n) for n in files.ignored)))

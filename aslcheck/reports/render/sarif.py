@@ -157,4 +157,7 @@ class SarifRenderer(Renderer):
                 },
             }],
         }
-        return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+        # NOTE: compact, as results.json: indent forces json's pure-Python encoder (15 s for the
+        # 12k results of a 1,000-bucket gate, against about 1 s).
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode() + b"\n"

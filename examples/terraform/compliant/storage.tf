@@ -6,11 +6,17 @@ resource "aws_s3_bucket" "weights" {
   tags   = local.weight_tags
 }
 
+variable "weights_sse_algorithm" {
+  description = "Default encryption of the weight bucket: must stay aws:kms (with the weight key)"
+  type        = string
+  default     = "aws:kms"
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "weights" {
   bucket = aws_s3_bucket.weights.id
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
+      sse_algorithm     = var.weights_sse_algorithm
       kms_master_key_id = aws_kms_key.weights.arn
     }
     bucket_key_enabled       = true

@@ -66,7 +66,7 @@ _FEEDS: Mapping[str, tuple[str, ...]] = {
                              "aws_vpc_security_group_egress_rule",
                              "aws_vpc_security_group_ingress_rule"),
     network.VPC_ENDPOINT: ("aws_vpc_endpoint",),
-    compute.INSTANCE: ("aws_instance",),
+    compute.INSTANCE: ("aws_instance", "aws_eip", "aws_eip_association"),
     compute.VOLUME: ("aws_ebs_volume", "aws_volume_attachment"),
     compute.REGION_SETTINGS: ("aws_ebs_encryption_by_default", "aws_ebs_default_kms_key"),
 }

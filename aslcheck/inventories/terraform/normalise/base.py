@@ -42,11 +42,27 @@ class Attrs:
         self.undetermined[name] = why
 
 
+@dataclass(frozen=True)
+class _ArgIndex:
+    """The blocks of one type keyed by the identifiers one of their arguments names."""
+
+    by_value: dict[str, list[Block]]
+    """Identifier -> blocks whose argument names it, in address order."""
+    ambiguous: bool
+    """Whether some block's argument is undetermined (it might name any parent)."""
+
+
 class Context:
-    """The declared code plus lookups the normalisers share."""
+    """The declared code plus lookups the normalisers share.
+
+    One context serves one normalisation: the satellite index it builds on first use reads
+    each block's argument once, so the normalisers stay linear in the size of the code.
+    """
 
     def __init__(self, declared: Declared) -> None:
         self.declared = declared
+        self._indexes: dict[tuple[str, str, bool], _ArgIndex] = {}
+        self._order: dict[int, int] = {}
 
     def tags(self, block: Block) -> dict[str, str] | None:
         """Tags as the resource will carry them (``tags_all``), None when undetermined."""
@@ -68,6 +84,31 @@ class Context:
                         tags=self.tags(block), account=block.provider.account,
                         region=block.provider.region)
 
+    def _index(self, rtype: str, arg: str, required: bool) -> _ArgIndex:
+        key = (rtype, arg, required)
+        found = self._indexes.get(key)
+        if found is not None:
+            return found
+        by_value: dict[str, list[Block]] = {}
+        ambiguous = False
+        for block in self.declared.managed(rtype):
+            self._order.setdefault(id(block), len(self._order))
+            if not required and not block.body.has(arg):
+                continue
+            value = block.body.get(arg, UNKNOWN)
+            if not block.expanded or value is UNKNOWN or not isinstance(value, (str, list)):
+                ambiguous = True
+                continue
+            values = value if isinstance(value, list) else [value]
+            if any(v is UNKNOWN or isinstance(v, (dict, list)) for v in values):
+                # NOTE: an unknown (or non-identifier) element might name any parent.
+                ambiguous = True
+                continue
+            for v in dict.fromkeys(v for v in values if isinstance(v, str)):
+                by_value.setdefault(v, []).append(block)
+        index = self._indexes[key] = _ArgIndex(by_value, ambiguous)
+        return index
+
     def satellites(self, types: Iterable[str], arg: str, *targets: Any,
                    required: bool = True) -> tuple[list[Block], bool]:
         """Blocks of ``types`` whose ``arg`` names one of ``targets`` (the parent's identifiers).
@@ -76,21 +117,16 @@ class Context:
         which case it might belong to the parent and the caller must not conclude "none".
         With ``required=False`` a block that does not set ``arg`` at all is simply unrelated.
         """
-        found: list[Block] = []
+        wanted = [t for t in dict.fromkeys(targets) if isinstance(t, str)]
         ambiguous = False
-        wanted = {t for t in targets if isinstance(t, str)}
-        for block in self.declared.managed(*types):
-            if not required and not block.body.has(arg):
-                continue
-            value = block.body.get(arg, UNKNOWN)
-            if not block.expanded or value is UNKNOWN or not isinstance(value, (str, list)):
-                ambiguous = True
-                continue
-            values = value if isinstance(value, list) else [value]
-            if any(v is UNKNOWN for v in values):
-                ambiguous = True
-            elif wanted & set(values):
-                found.append(block)
+        hits: dict[int, Block] = {}
+        for rtype in dict.fromkeys(types):
+            index = self._index(rtype, arg, required)
+            ambiguous = ambiguous or index.ambiguous
+            for target in wanted:
+                for block in index.by_value.get(target, ()):
+                    hits.setdefault(id(block), block)
+        found = sorted(hits.values(), key=lambda b: (b.address, self._order[id(b)]))
         return found, ambiguous
 
 

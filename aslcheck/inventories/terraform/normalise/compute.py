@@ -22,7 +22,9 @@ REGION_SETTINGS = "aws.ec2.region_settings"
 
 
 def _subnet(ctx: Context, ref: Any) -> Block | None:
-    return next((s for s in ctx.declared.managed("aws_subnet") if s.address == ref), None)
+    found = ctx.declared.find(ref) if isinstance(ref, str) else None
+    return found if found is not None and found.mode == "managed" \
+        and found.type == "aws_subnet" else None
 
 
 def _metadata(block: Block) -> Any:
@@ -37,19 +39,52 @@ def _metadata(block: Block) -> Any:
             "http_endpoint": str_or_unknown(opts.get("http_endpoint", "enabled"))}
 
 
-def _public_ip(ctx: Context, block: Block, subnet: Block | None) -> Any:
-    assoc = bool_arg(block.body, "associate_public_ip_address", False) \
+def _public_ip(ctx: Context, block: Block, subnet: Block | None) -> tuple[Any, list[Block]]:
+    """Whether the instance gets a public IPv4 address, and the EIP blocks that give it one.
+
+    Three ways, as AWS assigns them: ``associate_public_ip_address``; else the subnet's
+    ``map_public_ip_on_launch`` (for the primary interface the launch creates); and an elastic
+    IP (``aws_eip.instance``, ``aws_eip_association.instance_id``, or either naming one of the
+    instance's network interfaces). checkov's CKV_AWS_88 reads only the first.
+    """
+    enis = block.body.blocks("network_interface")
+    if enis is UNKNOWN:
+        return UNKNOWN, []
+    assert isinstance(enis, list)
+    eni_ids = [e.get("network_interface_id") for e in enis]
+    if any(not isinstance(e, str) for e in eni_ids):
+        return UNKNOWN, []
+    eips, amb1 = ctx.satellites(("aws_eip",), "instance", block.address, required=False)
+    assoc, amb2 = ctx.satellites(("aws_eip_association",), "instance_id", block.address,
+                                 required=False)
+    via_eni: list[Block] = []
+    amb3 = amb4 = False
+    if eni_ids:
+        eni_eips, amb3 = ctx.satellites(("aws_eip",), "network_interface", *eni_ids,
+                                        required=False)
+        eni_assoc, amb4 = ctx.satellites(("aws_eip_association",), "network_interface_id",
+                                         *eni_ids, required=False)
+        via_eni = eni_eips + eni_assoc
+    parts = eips + assoc + via_eni
+    if amb1 or amb2 or amb3 or amb4:
+        return UNKNOWN, parts
+    if parts:
+        return "(elastic IP associated at apply)", parts
+    if eni_ids:
+        # NOTE: with its own interfaces the launch creates none, so no auto-assigned address.
+        return None, parts
+    assoc_arg = bool_arg(block.body, "associate_public_ip_address", False) \
         if block.body.has("associate_public_ip_address") else None
-    if assoc is UNKNOWN:
-        return UNKNOWN
-    if assoc is None:
+    if assoc_arg is UNKNOWN:
+        return UNKNOWN, parts
+    if assoc_arg is None:
         if subnet is None:
-            return UNKNOWN
-        assoc = bool_arg(subnet.body, "map_public_ip_on_launch", False)
-        if assoc is UNKNOWN:
-            return UNKNOWN
+            return UNKNOWN, parts
+        assoc_arg = bool_arg(subnet.body, "map_public_ip_on_launch", False)
+        if assoc_arg is UNKNOWN:
+            return UNKNOWN, parts
     # NOTE: the address itself is assigned at launch; its presence is what the checks judge.
-    return "(public IP assigned at launch)" if assoc else None
+    return ("(public IP assigned at launch)" if assoc_arg else None), parts
 
 
 def instances(ctx: Context) -> list[Resource]:
@@ -67,8 +102,10 @@ def instances(ctx: Context) -> list[Resource]:
         attrs.set("subnet_id", str_or_unknown(subnet_ref), "subnet not set or not determined")
         attrs.set("vpc_id", str_or_unknown(subnet.body.get("vpc_id", UNKNOWN))
                   if subnet is not None else UNKNOWN, "the instance's subnet is not declared")
-        attrs.set("public_ip", _public_ip(ctx, block, subnet),
-                  "public IP assignment not determined")
+        public_ip, eips = _public_ip(ctx, block, subnet)
+        attrs.set("public_ip", public_ip,
+                  "public IP assignment not determined (or an elastic IP names an "
+                  "undetermined instance or interface)")
         attrs.set("metadata_options", _metadata(block),
                   "metadata_options not declared (IMDS defaults depend on the AMI)")
         attrs.set("instance_profile", str_or_unknown(b.get("iam_instance_profile")),
@@ -78,7 +115,7 @@ def instances(ctx: Context) -> list[Resource]:
         detailed = bool_arg(b, "monitoring", False)
         attrs.set("monitoring", UNKNOWN if detailed is UNKNOWN else
                   "enabled" if detailed else "disabled", "monitoring not determined")
-        out.append(ctx.resource(INSTANCE, block, attrs))
+        out.append(ctx.resource(INSTANCE, block, attrs, eips))
     return out
 
 
