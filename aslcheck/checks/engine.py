@@ -4,8 +4,9 @@ Roll-up contract (see README "How results are decided"):
 
 - any FAIL not covered by an active waiver -> FAIL;
 - otherwise any ERROR finding, any collection error touching an in-scope resource or kind,
-  or a check with no in-scope resource (unless it may be empty and its kinds were listed
-  completely) -> INCONCLUSIVE; missing data never becomes PASS;
+  a check reading a kind that no collector listed completely, or a check with no in-scope
+  resource (unless it may be empty and its kinds were listed completely) -> INCONCLUSIVE;
+  missing data never becomes PASS;
 - manual controls -> PASS only with a valid, unexpired attestation, else NOT_ATTESTED;
   partial controls need both a passing automated part and such an attestation;
 - waivers -> WAIVED; an expired waiver waives nothing and stays visible.
@@ -43,7 +44,8 @@ class Options:
     """Evidence families in scope; ``None`` takes them from the config's declared scope."""
     plan_mode: bool = False
     """Pre-deployment gate on planned infrastructure: a kind the plan does not declare at all
-    makes that check NOT_APPLICABLE rather than INCONCLUSIVE."""
+    makes that check NOT_APPLICABLE rather than INCONCLUSIVE, and the code is the whole universe
+    (no kind needs to be "listed completely")."""
 
 
 def config_families(config: Config) -> frozenset[str]:
@@ -56,6 +58,17 @@ def config_families(config: Config) -> frozenset[str]:
     return frozenset(out)
 
 
+def listed_completely(snapshot: Snapshot) -> frozenset[str]:
+    """Kinds whose absence is evidence: named in a run's provenance, with no kind-wide error.
+
+    NOTE: provenance is per run, so a merge of shards names a kind one shard listed even if
+    another shard's listing of it failed; the failed listing's error (``resource`` None) is
+    what says the union is not complete.
+    """
+    failed = {e.kind for e in snapshot.errors if e.resource is None and e.kind is not None}
+    return frozenset(snapshot.kinds_collected() - failed)
+
+
 class _CheckRunner:
     """Evaluates each check once per run and caches the outcome."""
 
@@ -66,6 +79,7 @@ class _CheckRunner:
         self.options = options
         self.families = families
         self._cache: dict[str, CheckOutcome] = {}
+        self._listed = listed_completely(snapshot)
         self._covered = {family(k) for k in snapshot.kinds_collected()}
         self._covered |= {family(r.kind) for r in snapshot.resources}
         self._covered |= {family(e.kind) for e in snapshot.errors if e.kind}
@@ -129,6 +143,9 @@ class _CheckRunner:
                                     reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))
         ids = {f.resource for f in findings if f.resource}
         errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, ids))
+        unlisted = self._unlisted(spec)
+        if unlisted:
+            return self._incomplete(spec, findings, errors, unlisted)
         note = None
         real = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
         empty_ok = False
@@ -136,7 +153,7 @@ class _CheckRunner:
             return CheckOutcome(spec.id, spec.version, tuple(findings), (), status="not_applicable",
                                 note="does not apply to any in-scope resource")
         if not real and not errors:
-            if spec.allow_empty and spec.kinds <= self.snapshot.kinds_collected():
+            if spec.allow_empty and spec.kinds <= self._listed:
                 empty_ok = True
                 note = "no such resource exists (kinds listed completely)"
             elif self.options.plan_mode:
@@ -153,6 +170,34 @@ class _CheckRunner:
         else:
             status = "pass"
         return CheckOutcome(spec.id, spec.version, tuple(findings), errors, note=note, status=status)
+
+    def _unlisted(self, spec: CheckSpec) -> list[str]:
+        """Kinds the check reads, in a declared family, that no collector listed completely.
+
+        NOTE: a kind is complete only when a collector run names it in its provenance (the AWS
+        collector leaves out a kind whose listing failed anywhere). In plan mode the planned code
+        is the whole universe the gate judges, so completeness does not apply there.
+        """
+        if self.options.plan_mode:
+            return []
+        return sorted(k for k in spec.kinds
+                      if k not in self._listed and family(k) in self.families)
+
+    def _incomplete(self, spec: CheckSpec, findings: list[Finding],
+                    errors: tuple[CollectionError, ...], unlisted: list[str]) -> CheckOutcome:
+        """Outcome of a check reading kinds not listed completely: never PASS.
+
+        A PASS finding may rest on the absence of resources that simply were not listed (no
+        other principal, no other trail), so each becomes ERROR; FAIL findings stand, they
+        rest on what was read. NOT_APPLICABLE findings stand too, but cannot make the check
+        not applicable: an unlisted resource might be one it applies to.
+        """
+        why = f"{', '.join(unlisted)} not listed completely by any collector"
+        out = [replace(f, status=Status.ERROR,
+                       reason=f"cannot be confirmed: {why} (evaluated: {f.reason})")
+               if f.status is Status.PASS else f for f in findings]
+        status = "fail" if any(f.status is Status.FAIL for f in out) else "error"
+        return CheckOutcome(spec.id, spec.version, tuple(out), errors, note=why, status=status)
 
     def _touches(self, spec: CheckSpec, err: CollectionError, finding_ids: set[str]) -> bool:
         if err.kind is not None and err.kind not in spec.kinds:
@@ -230,7 +275,8 @@ def _roll_up(control: Control, outcomes: Sequence[CheckOutcome], waivers: Sequen
                 continue
             where = e.resource or e.host or "/".join(x for x in (e.account, e.region) if x) or e.source
             errored.append(f"{o.check}: {e.operation} failed on {where} ({e.code})")
-        if o.status == "error" and o.note and not o.findings and not o.errors:
+        if o.status == "error" and o.note and not o.errors and not any(
+                f.status is Status.ERROR for f in o.findings):
             errored.append(f"{o.check}: {o.note}")
     n_waived = waived_fail + waived_err
     counts = Counts(in_scope=len(resources), evaluated=evaluated, passed=passed,
