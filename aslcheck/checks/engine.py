@@ -14,11 +14,13 @@ Roll-up contract (see README "How results are decided"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from aslcheck import __version__
+from aslcheck.checks.aws.scope import weight_storage
+from aslcheck.checks.aws.weight_scope import WeightScope, scope_kinds
 from aslcheck.checks.interface import CheckContext, CheckSpec, Finding, Select, Status
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config, tighten_parameters
@@ -69,6 +71,48 @@ def listed_completely(snapshot: Snapshot) -> frozenset[str]:
     return frozenset(snapshot.kinds_collected() - failed)
 
 
+def select_subjects(
+    spec: CheckSpec,
+    snapshot: Snapshot,
+    config: Config,
+    holds: Callable[[Resource], bool | None] | None = None,
+    storage: WeightScope | None = None,
+) -> tuple[list[Resource], list[Finding]]:
+    """The resources ``spec`` renders verdicts on, and ERROR findings where scope is undecided.
+
+    With ``select: weights`` a resource is chosen when the weight-storage closure says it holds
+    weights (:mod:`aslcheck.checks.aws.weight_scope`: tags, patterns, allowed storage, and
+    copies and keys of weight storage); an undecidable one, and a weight copy named but not
+    collected, each become an ERROR finding.
+    """
+    if spec.select is Select.ALL:
+        return [r for kind in sorted(spec.subjects) for r in snapshot.of_kind(kind)], []
+    scope = storage if storage is not None else weight_storage(snapshot, config)
+    decide = holds or (lambda r: scope.holds(r, config))
+    chosen: list[Resource] = []
+    undecided: list[Finding] = []
+    for kind in sorted(spec.subjects):
+        for res in snapshot.of_kind(kind):
+            held = decide(res)
+            if held is None:
+                why = "; ".join(scope.why(res)) or "its tags were not collected"
+                undecided.append(Finding(
+                    check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
+                    source=res.source, reason=f"cannot tell whether it holds weights: {why}"))
+            elif held:
+                chosen.append(res)
+    named: set[str] = set()
+    for ref in scope.unresolved:
+        ident = ref.qualified
+        if ref.kind in spec.subjects and ident and ident not in named:
+            named.add(ident)
+            undecided.append(Finding(
+                check=spec.id, status=Status.ERROR, resource=ident, kind=ref.kind, source="aws",
+                reason=f"holds weights but is not in the snapshot ({ref.reason}; named by "
+                       f"{ref.referrer})", evidence={"referrer": ref.referrer, "ref": ref.ref}))
+    return chosen, undecided
+
+
 class _CheckRunner:
     """Evaluates each check once per run and caches the outcome."""
 
@@ -88,6 +132,7 @@ class _CheckRunner:
         # same kinds, so each resource's answer is computed once per run (keyed by object
         # identity: the snapshot, which the runner holds, keeps every resource alive).
         self._holds: dict[int, bool | None] = {}
+        self._scope: WeightScope | None = None
         if snapshot.errors:  # only needed to place errors; skip the index when there are none
             for res in snapshot.resources:
                 self._by_id.setdefault(res.id, []).append(res)
@@ -97,28 +142,21 @@ class _CheckRunner:
             self._cache[spec.id] = self._evaluate(spec)
         return self._cache[spec.id]
 
+    def _storage(self) -> WeightScope:
+        if self._scope is None:
+            self._scope = weight_storage(self.snapshot, self.config)
+        return self._scope
+
+    def holds(self, res: Resource) -> bool | None:
+        """Whether ``res`` holds weights (the weight-storage closure for storage kinds)."""
+        key = id(res)
+        if key not in self._holds:
+            self._holds[key] = self._storage().holds(res, self.config)
+        return self._holds[key]
+
     def _select(self, spec: CheckSpec) -> tuple[list[Resource], list[Finding]]:
-        chosen: list[Resource] = []
-        undecided: list[Finding] = []
-        for kind in sorted(spec.subjects):
-            for res in self.snapshot.of_kind(kind):
-                if spec.select is Select.ALL:
-                    chosen.append(res)
-                    continue
-                key = id(res)
-                if key in self._holds:
-                    holds = self._holds[key]
-                else:
-                    holds = self._holds[key] = self.config.scope.holds_weights(res.tags, res.id)
-                if holds is None:
-                    undecided.append(Finding(
-                        check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
-                        source=res.source,
-                        reason="cannot tell whether it holds weights: its tags were not collected",
-                    ))
-                elif holds:
-                    chosen.append(res)
-        return chosen, undecided
+        return select_subjects(spec, self.snapshot, self.config, self.holds,
+                               self._storage() if spec.select is Select.WEIGHTS else None)
 
     def _evaluate(self, spec: CheckSpec) -> CheckOutcome:
         fams = {family(k) for k in spec.kinds}
@@ -172,7 +210,8 @@ class _CheckRunner:
         return CheckOutcome(spec.id, spec.version, tuple(findings), errors, note=note, status=status)
 
     def _unlisted(self, spec: CheckSpec) -> list[str]:
-        """Kinds the check reads, in a declared family, that no collector listed completely.
+        """Kinds the check reads (with those its weight scope reads), in a declared family,
+        that no collector listed completely.
 
         NOTE: a kind is complete only when a collector run names it in its provenance (the AWS
         collector leaves out a kind whose listing failed anywhere). In plan mode the planned code
@@ -180,8 +219,9 @@ class _CheckRunner:
         """
         if self.options.plan_mode:
             return []
-        return sorted(k for k in spec.kinds
-                      if k not in self._listed and family(k) in self.families)
+        reads = spec.kinds | (scope_kinds(spec.subjects) if spec.select is Select.WEIGHTS
+                              else frozenset())
+        return sorted(k for k in reads if k not in self._listed and family(k) in self.families)
 
     def _incomplete(self, spec: CheckSpec, findings: list[Finding],
                     errors: tuple[CollectionError, ...], unlisted: list[str]) -> CheckOutcome:
@@ -214,7 +254,7 @@ class _CheckRunner:
         known = self._by_id.get(err.resource, [])
         if not known:
             return True
-        return any(self.config.scope.holds_weights(r.tags, r.id) is not False for r in known)
+        return any(self.holds(r) is not False for r in known)
 
     def _sources_for(self, spec: CheckSpec) -> set[str]:
         fams = {family(k) for k in spec.kinds}

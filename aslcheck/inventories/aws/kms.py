@@ -45,7 +45,18 @@ def _metadata(answer: Mapping[str, Any]) -> dict[str, Any]:
         "origin": str(meta["Origin"]),
         "custom_key_store_id": meta.get("CustomKeyStoreId"),
         "multi_region": meta.get("MultiRegion") is True,
+        "multi_region_keys": _multi_region_keys(meta),
     }
+
+
+def _multi_region_keys(meta: Mapping[str, Any]) -> list[str] | None:
+    """ARNs of every key sharing this multi-Region key's material (primary and replicas)."""
+    if meta.get("MultiRegion") is not True:
+        return None
+    config = meta["MultiRegionConfiguration"]
+    arns = {str(config["PrimaryKey"]["Arn"])}
+    arns.update(str(r["Arn"]) for r in config.get("ReplicaKeys") or ())
+    return sorted(arns)
 
 
 def _grants(items: list[Any]) -> list[dict[str, Any]]:

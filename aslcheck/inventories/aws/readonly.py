@@ -44,6 +44,7 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         "s3:GetBucketVersioning": "s3:GetBucketVersioning",
         "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
         "s3:GetBucketLogging": "s3:GetBucketLogging",
+        "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
         "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
         # KMS.
         "kms:ListKeys": "kms:ListKeys",
@@ -112,6 +113,8 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         "ec2:DescribeVolumes": "ec2:DescribeVolumes",
         "ec2:DescribeSnapshots": "ec2:DescribeSnapshots",
         "ec2:DescribeSnapshotAttribute": "ec2:DescribeSnapshotAttribute",
+        "ec2:DescribeImages": "ec2:DescribeImages",
+        "ec2:DescribeImageAttribute": "ec2:DescribeImageAttribute",
         "ec2:GetEbsEncryptionByDefault": "ec2:GetEbsEncryptionByDefault",
         "ec2:GetEbsDefaultKmsKeyId": "ec2:GetEbsDefaultKmsKeyId",
         # GuardDuty.

@@ -35,6 +35,7 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
             "s3:GetBucketVersioning",
             "s3:GetObjectLockConfiguration",
             "s3:GetBucketLogging",
+            "s3:GetBucketReplication",
         }
     ),
     ACCOUNT_SETTINGS: frozenset({"s3control:GetPublicAccessBlock"}),
@@ -114,6 +115,22 @@ def _logging(answer: Mapping[str, Any]) -> dict[str, str] | None:
             "target_prefix": str(enabled.get("TargetPrefix", ""))}
 
 
+def _replication(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the bucket copies its objects: every rule's destination, enabled or not.
+
+    NOTE: a disabled rule may have replicated objects before it was disabled, so its
+    destination is counted as a copy too.
+    """
+    config = answer["ReplicationConfiguration"]
+    destinations = []
+    for rule in config["Rules"]:
+        dest = rule["Destination"]
+        destinations.append({"bucket": str(dest["Bucket"]), "account": dest.get("Account"),
+                             "status": str(rule["Status"])})
+    return {"role": config.get("Role"),
+            "destinations": sorted(destinations, key=lambda d: (d["bucket"], d["status"]))}
+
+
 def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
     arn = f"arn:{target.partition}:s3:::{name}"
     rd = target.reader(OPERATIONS[BUCKET], error_region=listed_region or "global")
@@ -172,6 +189,9 @@ def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
            _object_lock, lambda _: None)
     settle(rd, attrs, "logging", "s3:GetBucketLogging", BUCKET, arn,
            get("s3:GetBucketLogging"), _logging)
+    settle(rd, attrs, "replication", "s3:GetBucketReplication", BUCKET, arn,
+           get("s3:GetBucketReplication", ("ReplicationConfigurationNotFoundError",)),
+           _replication, lambda _: None)
     resource = Resource(kind=BUCKET, id=arn, source="aws", attributes=attrs, tags=tags,
                         account=target.account, region=region)
     return Outcome(resources=[resource], errors=rd.errors)
