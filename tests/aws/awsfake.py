@@ -24,6 +24,7 @@ _SIGNING_TO_SERVICES = {
     "s3": ("s3control", "s3"),
     "monitoring": ("cloudwatch",),
     "sso": ("sso-admin",),
+    "tagging": ("resourcegroupstaggingapi",),
 }
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 

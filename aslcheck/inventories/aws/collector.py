@@ -15,6 +15,7 @@ from functools import partial
 from types import ModuleType
 
 import aslcheck
+from aslcheck.controls.config import Scope
 from aslcheck.inventories.aws import (
     cloudtrail,
     cloudwatch,
@@ -28,6 +29,7 @@ from aslcheck.inventories.aws import (
     sso,
     vpc,
 )
+from aslcheck.inventories.aws import regions as outside
 from aslcheck.inventories.aws.context import (
     SOURCE,
     Outcome,
@@ -65,7 +67,7 @@ ALL_KINDS: frozenset[str] = frozenset(k for m in MODULES for k in m.KINDS)
 
 def declared_operations() -> frozenset[str]:
     """Every operation any part of the collector may send (the allowlist must equal this)."""
-    ops = set(SESSION_OPERATIONS) | {org.LIST_ACCOUNTS, "sts:AssumeRole"}
+    ops = set(SESSION_OPERATIONS) | {org.LIST_ACCOUNTS, "sts:AssumeRole"} | outside.OPERATIONS
     for module in MODULES:
         for kind_ops in module.OPERATIONS.values():
             ops.update(kind_ops)
@@ -155,8 +157,12 @@ class AwsCollector:
                       skip=self._skip, options=self._options)
 
     def _account(self, pool: ClientPool | None, account: str, partition: str,
-                 kinds: frozenset[str], primary: bool) -> Outcome:
-        """Enter one account, find its regions, and plan every module's tasks there."""
+                 kinds: frozenset[str], primary: bool, scope: Scope) -> Outcome:
+        """Enter one account, find its regions, and plan every module's tasks there.
+
+        With chosen regions, the account's other enabled regions are probed for weights
+        (:mod:`aslcheck.inventories.aws.regions`): they are never silently out of scope.
+        """
         home = self._global_region
         if pool is None:
             try:
@@ -175,12 +181,18 @@ class AwsCollector:
         regional = frozenset(k for m in modules if m.SCOPE == "regional" for k in m.KINDS) & kinds
         out = Outcome()
         regions = list(self._regions or ())
-        if regional and not regions:
+        if regional:
             found = self._enabled_regions(pool, account, home, sorted(regional), out)
-            if found is None:
+            if found is None and not regions:
                 out.incomplete |= regional
-            else:
+            elif found is not None and not regions:
                 regions = found
+            elif found is not None:
+                tasks, errors = outside.plan(
+                    partial(self._target, pool, account, partition), account, regional, scope,
+                    [r for r in found if r not in regions])
+                out.followups.extend(tasks)
+                out.errors.extend(errors)
         for module in modules:
             wanted = module.KINDS & kinds
             where = [home] if module.SCOPE == "global" else regions
@@ -258,7 +270,7 @@ class AwsCollector:
             accounts = [a for a in accounts if a in self._accounts]
         first = [Task(f"{a}/global account",
                       partial(self._account, pool if a == base_account else None, a, partition,
-                              run.kinds, a == base_account),
+                              run.kinds, a == base_account, request.config.scope),
                       run.kinds)
                  for a in accounts]
         self._schedule(first, request, run)

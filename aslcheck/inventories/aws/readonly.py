@@ -117,6 +117,8 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         "ec2:DescribeImageAttribute": "ec2:DescribeImageAttribute",
         "ec2:GetEbsEncryptionByDefault": "ec2:GetEbsEncryptionByDefault",
         "ec2:GetEbsDefaultKmsKeyId": "ec2:GetEbsDefaultKmsKeyId",
+        # Resource Groups Tagging API: weight-tagged resources in regions outside the scan.
+        "resourcegroupstaggingapi:GetResources": "tag:GetResources",
         # GuardDuty.
         "guardduty:ListDetectors": "guardduty:ListDetectors",
         "guardduty:GetDetector": "guardduty:GetDetector",

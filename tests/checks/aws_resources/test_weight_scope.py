@@ -327,3 +327,32 @@ def test_other_account_owner_is_unaffected() -> None:
     # A weight bucket of another account replicating into ours: both are weight buckets.
     s = snap(replicating("weights-x", "ours", account=OTHER), *plain("ours"))
     assert held(s) == {B("weights-x"), B("ours")}
+
+
+def test_planned_replica_of_a_weight_bucket_is_in_scope_in_the_gate(tmp_path: Any) -> None:
+    # The same closure on Terraform code: the normaliser records replication like the collector.
+    from aslcheck.inventories.snapshot import Snapshot
+    from aslcheck.inventories.terraform.hcl import load_directory
+    from aslcheck.inventories.terraform.normalise import normalise
+
+    (tmp_path / "main.tf").write_text('''
+provider "aws" { region = "us-east-1" }
+resource "aws_s3_bucket" "weights" {
+  bucket = "weights-prod"
+  tags   = { "asl:asset" = "model-weights" }
+}
+resource "aws_s3_bucket" "dr" { bucket = "dr-copy" }
+resource "aws_s3_bucket_replication_configuration" "rep" {
+  bucket = aws_s3_bucket.weights.id
+  role   = "arn:aws:iam::111111111111:role/rep"
+  rule {
+    status = "Enabled"
+    destination { bucket = aws_s3_bucket.dr.arn }
+  }
+}
+''')
+    resources = tuple(normalise(load_directory(str(tmp_path))))
+    dr = next(r for r in resources if r.id == "aws_s3_bucket.dr")
+    assert dr.attributes["replication"] is None
+    scope = weight_storage(Snapshot(resources=resources), config())
+    assert dr.key() in scope.held and "replica of bucket aws_s3_bucket.weights" in scope.why(dr)[0]
