@@ -33,7 +33,8 @@ def cfg(*, allowed: Iterable[str] = ("arn:aws:s3:::weights-*",), patterns: Itera
 def collect(make: Callable[..., AwsCollector], endpoint: str, config: Config,
             regions: Iterable[str] = (REGION,), **kwargs: Any) -> Snapshot:
     """A collection of every kind the ASL-3 catalog reads."""
-    collector = make(endpoint, regions=list(regions), skip_operations={NOT_IN_MOTO}, **kwargs)
+    skip = {NOT_IN_MOTO, *kwargs.pop("skip_operations", ())}
+    collector = make(endpoint, regions=list(regions), skip_operations=skip, **kwargs)
     return collector.collect(CollectionRequest(kinds=KINDS & collector.kinds(), config=config))
 
 
