@@ -295,7 +295,11 @@ def no_public_or_cross_account(ctx: CheckContext) -> Iterator[Finding]:
     """
     accounts = Accounts.from_snapshot(ctx.snapshot)
     for res in ctx.resources:
-        gone = missing(res, "policy", "acl_grants", "ownership")
+        # NOTE: on a live bucket S3's own IsPublic verdict is evidence too: unread, a public
+        # policy our analysis misses would pass unnoticed (it is null when there is no policy).
+        # Planned code has no such verdict until S3 holds the bucket.
+        live = ("policy_status_public",) if res.source == "aws" else ()
+        gone = missing(res, "policy", "acl_grants", "ownership", *live)
         if gone:
             yield _not_collected(ctx, NO_PUBLIC_OR_CROSS_ACCOUNT, res, gone)
             continue

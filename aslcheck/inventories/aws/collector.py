@@ -31,6 +31,7 @@ from aslcheck.inventories.aws import (
 )
 from aslcheck.inventories.aws import regions as outside
 from aslcheck.inventories.aws.context import (
+    LISTED,
     SOURCE,
     Outcome,
     Reader,
@@ -63,6 +64,28 @@ SESSION_OPERATIONS = frozenset({"sts:GetCallerIdentity", "ec2:DescribeRegions"})
 
 ALL_KINDS: frozenset[str] = frozenset(k for m in MODULES for k in m.KINDS)
 """Every kind the AWS collector can produce."""
+
+
+def operation_feeds() -> dict[str, dict[str, frozenset[str]]]:
+    """What every operation the collector may send supplies: ``{op: {kind: attributes}}``.
+
+    The modules' ``FEEDS`` tables (see :data:`~aslcheck.inventories.aws.context.Feeds`), plus
+    the collector's own reads, whose failure leaves whole kinds unlisted. A module without a
+    table contributes nothing here; a test requires one entry per declared operation.
+    """
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for module in MODULES:
+        for op, kinds in getattr(module, "FEEDS", {}).items():
+            for kind, attrs in kinds.items():
+                entry = out.setdefault(op, {})
+                entry[kind] = entry.get(kind, frozenset()) | attrs
+    listed = frozenset({LISTED})
+    regional = {k for m in MODULES if m.SCOPE == "regional" for k in m.KINDS}
+    for op in ("sts:GetCallerIdentity", org.LIST_ACCOUNTS, "sts:AssumeRole"):
+        out[op] = dict.fromkeys(sorted(ALL_KINDS), listed)
+    out["ec2:DescribeRegions"] = dict.fromkeys(sorted(regional), listed)
+    out[outside.OPERATION] = dict.fromkeys(sorted(outside.RESOURCE_TYPES), listed)
+    return out
 
 
 def declared_operations() -> frozenset[str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task, settle
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Target, Task, settle
 from aslcheck.inventories.aws.normalise import as_int, tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -26,6 +26,18 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     REGION_SETTINGS: frozenset({"ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "ec2:DescribeInstances": {INSTANCE: frozenset({LISTED})},
+    "ec2:DescribeVolumes": {VOLUME: frozenset({LISTED})},
+    "ec2:DescribeSnapshots": {SNAPSHOT: frozenset({LISTED})},
+    "ec2:DescribeSnapshotAttribute": {SNAPSHOT: frozenset({"public", "shared_with"})},
+    "ec2:DescribeImages": {IMAGE: frozenset({LISTED})},
+    # ``public`` is also in the listing; the attribute read adds account and org shares.
+    "ec2:DescribeImageAttribute": {IMAGE: frozenset({"public", "shared_with",
+                                                     "shared_with_organizations"})},
+    "ec2:GetEbsEncryptionByDefault": {REGION_SETTINGS: frozenset({"ebs_encryption_by_default"})},
+    "ec2:GetEbsDefaultKmsKeyId": {REGION_SETTINGS: frozenset({"ebs_default_kms_key_id"})},
+}
 
 
 def _arn(target: Target, kind: str, ident: str, account: str | None = None) -> str:

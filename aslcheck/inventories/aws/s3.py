@@ -7,6 +7,9 @@ from functools import partial
 from typing import Any
 
 from aslcheck.inventories.aws.context import (
+    LISTED,
+    TAGS,
+    Feeds,
     NotConfigured,
     Outcome,
     Target,
@@ -41,6 +44,25 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     ACCOUNT_SETTINGS: frozenset({"s3control:GetPublicAccessBlock"}),
 }
 KINDS = frozenset(OPERATIONS)
+
+FEEDS: Feeds = {
+    "s3:ListBuckets": {BUCKET: frozenset({LISTED}),
+                       # cloudtrail.with_bucket_accounts: a trail's log bucket, when collected
+                       "aws.cloudtrail.trail": frozenset({"s3_bucket_account"})},
+    "s3:GetBucketLocation": {BUCKET: frozenset({"region"})},
+    "s3:GetBucketTagging": {BUCKET: frozenset({TAGS})},
+    "s3:GetBucketEncryption": {BUCKET: frozenset({"encryption"})},
+    "s3:GetPublicAccessBlock": {BUCKET: frozenset({"public_access_block"})},
+    "s3:GetBucketPolicy": {BUCKET: frozenset({"policy"})},
+    "s3:GetBucketPolicyStatus": {BUCKET: frozenset({"policy_status_public"})},
+    "s3:GetBucketOwnershipControls": {BUCKET: frozenset({"ownership"})},
+    "s3:GetBucketAcl": {BUCKET: frozenset({"acl_grants", "owner_id"})},
+    "s3:GetBucketVersioning": {BUCKET: frozenset({"versioning", "mfa_delete"})},
+    "s3:GetObjectLockConfiguration": {BUCKET: frozenset({"object_lock"})},
+    "s3:GetBucketLogging": {BUCKET: frozenset({"logging"})},
+    "s3:GetBucketReplication": {BUCKET: frozenset({"replication"})},
+    "s3control:GetPublicAccessBlock": {ACCOUNT_SETTINGS: frozenset({"public_access_block"})},
+}
 
 SSE_S3_DEFAULT: Mapping[str, Any] = {
     "algorithm": "AES256",
