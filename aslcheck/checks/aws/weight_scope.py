@@ -346,7 +346,11 @@ class _Graph:
             for other in self.mrk.get((res.account, kid), ()):
                 if other is not res:
                     yield other, f"multi-Region sibling of key {res.id}"
-        family = res.attributes.get("multi_region_keys")
+        family = res.attributes.get("multi_region_keys", ...)
+        if family is ... and kid is not None and kid.startswith("mrk-"):
+            # NOTE: siblings in regions the scan did not read are known only from DescribeKey.
+            refs.append(UnresolvedRef(res.id, "<multi_region_keys>", "multi-Region replicas of "
+                                      "a weight key not collected", kind=KEY))
         for arn in family if isinstance(family, list) else ():
             if str(arn) == res.id:
                 continue

@@ -277,6 +277,12 @@ def test_multi_region_replica_not_collected_is_an_error() -> None:
         "pass": {KEY(mrk)}, "error": {KEY(mrk, "ap-south-1")}}
 
 
+def test_multi_region_key_whose_replicas_were_not_read_is_an_error() -> None:
+    s = snap(_key("mrk-5555", weights=True, policy={"Statement": []}))
+    assert [r.ref for r in weight_keys(s, config()).unresolved] == ["<multi_region_keys>"]
+    assert "error" in by_status(run_check(ROTATION, s, config()))
+
+
 # -- bucket ACL grants to other canonical IDs (issue 13 item 6) ----------------------------------------
 
 
