@@ -232,7 +232,8 @@ class _CheckRunner:
         rest on what was read. NOT_APPLICABLE findings stand too, but cannot make the check
         not applicable: an unlisted resource might be one it applies to.
         """
-        why = f"{', '.join(unlisted)} not listed completely by any collector"
+        why = (f"{', '.join(unlisted)} not listed completely (no collector listed it, or a "
+               "listing of it failed)")
         out = [replace(f, status=Status.ERROR,
                        reason=f"cannot be confirmed: {why} (evaluated: {f.reason})")
                if f.status is Status.PASS else f for f in findings]
