@@ -99,7 +99,7 @@ class _Gen:
                     "Action": ["s3:*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}, "Effect": "Deny",
                     "Principal": "*", "Resource": [arn, f"{arn}/*"], "Sid": "DenyInsecure"}),
                 "policy_status_public": False, "public_access_block": pab, "region": REGION,
-                "versioning": "Enabled"}, tags=dict(WEIGHT_TAG))
+                "replication": None, "versioning": "Enabled"}, tags=dict(WEIGHT_TAG))
         for i, name in enumerate(self.data_buckets):
             r = self.rnd.random()
             arn = f"arn:aws:s3:::{name}"
@@ -114,7 +114,7 @@ class _Gen:
                 "encryption": enc, "logging": None, "mfa_delete": None, "name": name, "object_lock": None,
                 "owner_id": "c0ffee", "ownership": "BucketOwnerEnforced" if r < 0.9 else None, "policy": policy,
                 "policy_status_public": False if policy else None,
-                "public_access_block": pab if r < 0.95 else None, "region": REGION,
+                "public_access_block": pab if r < 0.95 else None, "region": REGION, "replication": None,
                 "versioning": "Enabled" if r < 0.6 else None}, tags={"team": f"t{i % 40}"})
         yield self.base("aws.s3.bucket", f"arn:aws:s3:::{self.log_bucket}", self.wa, {
             "acl_grants": [], "encryption": {"algorithm": "aws:kms", "bucket_key_enabled": True, "explicit": True,
@@ -122,7 +122,8 @@ class _Gen:
             "logging": None, "mfa_delete": None, "name": self.log_bucket,
             "object_lock": {"mode": "COMPLIANCE", "days": 400, "years": None}, "owner_id": "c0ffee",
             "ownership": "BucketOwnerEnforced", "policy": None, "policy_status_public": None,
-            "public_access_block": pab, "region": REGION, "versioning": "Enabled"}, tags={"purpose": "audit"})
+            "public_access_block": pab, "region": REGION, "replication": None, "versioning": "Enabled"},
+            tags={"purpose": "audit"})
 
     def keys(self) -> Iterator[Res]:
         serving = f"arn:aws:iam::{self.wa}:role/serving-000000"
@@ -481,7 +482,8 @@ parameters:
 def write_snapshot(n: int, fh: IO[str], seed: int = 7) -> int:
     """Write the canonical snapshot document of size ``n`` to ``fh``; returns the resource count."""
     items = sorted(resources(n, seed), key=lambda r: (r["source"], r["kind"], r["id"]))
-    aws_kinds = sorted({r["kind"] for r in items if r["source"] == "aws"})
+    # The account owns no AMIs: listed, and empty.
+    aws_kinds = sorted({r["kind"] for r in items if r["source"] == "aws"} | {"aws.ec2.image"})
     hosts = sorted({r["host"] for r in items if r["source"] == "ssh"})
     accounts = account_ids(n)
     prov = {"collectors": [

@@ -4,8 +4,9 @@ Roll-up contract (see README "How results are decided"):
 
 - any FAIL not covered by an active waiver -> FAIL;
 - otherwise any ERROR finding, any collection error touching an in-scope resource or kind,
-  or a check with no in-scope resource (unless it may be empty and its kinds were listed
-  completely) -> INCONCLUSIVE; missing data never becomes PASS;
+  a check reading a kind that no collector listed completely, or a check with no in-scope
+  resource (unless it may be empty and its kinds were listed completely) -> INCONCLUSIVE;
+  missing data never becomes PASS;
 - manual controls -> PASS only with a valid, unexpired attestation, else NOT_ATTESTED;
   partial controls need both a passing automated part and such an attestation;
 - waivers -> WAIVED; an expired waiver waives nothing and stays visible.
@@ -13,11 +14,13 @@ Roll-up contract (see README "How results are decided"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from aslcheck import __version__
+from aslcheck.checks.aws.scope import weight_storage
+from aslcheck.checks.aws.weight_scope import WeightScope, scope_kinds
 from aslcheck.checks.interface import CheckContext, CheckSpec, Finding, Select, Status
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config, tighten_parameters
@@ -46,7 +49,8 @@ class Options:
     """Evidence families in scope; ``None`` takes them from the config's declared scope."""
     plan_mode: bool = False
     """Pre-deployment gate on planned infrastructure: a kind the plan does not declare at all
-    makes that check NOT_APPLICABLE rather than INCONCLUSIVE."""
+    makes that check NOT_APPLICABLE rather than INCONCLUSIVE, and the code is the whole universe
+    (no kind needs to be "listed completely")."""
 
 
 def config_families(config: Config) -> frozenset[str]:
@@ -59,6 +63,59 @@ def config_families(config: Config) -> frozenset[str]:
     return frozenset(out)
 
 
+def listed_completely(snapshot: Snapshot) -> frozenset[str]:
+    """Kinds whose absence is evidence: named in a run's provenance, with no kind-wide error.
+
+    NOTE: provenance is per run, so a merge of shards names a kind one shard listed even if
+    another shard's listing of it failed; the failed listing's error (``resource`` None) is
+    what says the union is not complete.
+    """
+    failed = {e.kind for e in snapshot.errors if e.resource is None and e.kind is not None}
+    return frozenset(snapshot.kinds_collected() - failed)
+
+
+def select_subjects(
+    spec: CheckSpec,
+    snapshot: Snapshot,
+    config: Config,
+    holds: Callable[[Resource], bool | None] | None = None,
+    storage: WeightScope | None = None,
+) -> tuple[list[Resource], list[Finding]]:
+    """The resources ``spec`` renders verdicts on, and ERROR findings where scope is undecided.
+
+    With ``select: weights`` a resource is chosen when the weight-storage closure says it holds
+    weights (:mod:`aslcheck.checks.aws.weight_scope`: tags, patterns, allowed storage, and
+    copies and keys of weight storage); an undecidable one, and a weight copy named but not
+    collected, each become an ERROR finding.
+    """
+    if spec.select is Select.ALL:
+        return [r for kind in sorted(spec.subjects) for r in snapshot.of_kind(kind)], []
+    scope = storage if storage is not None else weight_storage(snapshot, config)
+    decide = holds or (lambda r: scope.holds(r, config))
+    chosen: list[Resource] = []
+    undecided: list[Finding] = []
+    for kind in sorted(spec.subjects):
+        for res in snapshot.of_kind(kind):
+            held = decide(res)
+            if held is None:
+                why = "; ".join(scope.why(res)) or "its tags were not collected"
+                undecided.append(Finding(
+                    check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
+                    source=res.source, reason=f"cannot tell whether it holds weights: {why}"))
+            elif held:
+                chosen.append(res)
+    named: set[str] = set()
+    for ref in scope.unresolved:
+        ident = ref.qualified
+        if ref.kind in spec.subjects and ident and ident not in named:
+            named.add(ident)
+            undecided.append(Finding(
+                check=spec.id, status=Status.ERROR, resource=ident, kind=ref.kind, source="aws",
+                reason=f"holds weights but is not in the snapshot ({ref.reason}; named by "
+                       f"{ref.referrer})", evidence={"referrer": ref.referrer, "ref": ref.ref}))
+    return chosen, undecided
+
+
 class _CheckRunner:
     """Evaluates each check once per run and caches the outcome."""
 
@@ -69,6 +126,7 @@ class _CheckRunner:
         self.options = options
         self.families = families
         self._cache: dict[str, CheckOutcome] = {}
+        self._listed = listed_completely(snapshot)
         self._covered = {family(k) for k in snapshot.kinds_collected()}
         self._covered |= {family(r.kind) for r in snapshot.resources}
         self._covered |= {family(e.kind) for e in snapshot.errors if e.kind}
@@ -77,6 +135,7 @@ class _CheckRunner:
         # same kinds, so each resource's answer is computed once per run (keyed by object
         # identity: the snapshot, which the runner holds, keeps every resource alive).
         self._holds: dict[int, bool | None] = {}
+        self._scope: WeightScope | None = None
         if snapshot.errors:  # only needed to place errors; skip the index when there are none
             for res in snapshot.resources:
                 self._by_id.setdefault(res.id, []).append(res)
@@ -86,28 +145,21 @@ class _CheckRunner:
             self._cache[spec.id] = self._evaluate(spec)
         return self._cache[spec.id]
 
+    def _storage(self) -> WeightScope:
+        if self._scope is None:
+            self._scope = weight_storage(self.snapshot, self.config)
+        return self._scope
+
+    def holds(self, res: Resource) -> bool | None:
+        """Whether ``res`` holds weights (the weight-storage closure for storage kinds)."""
+        key = id(res)
+        if key not in self._holds:
+            self._holds[key] = self._storage().holds(res, self.config)
+        return self._holds[key]
+
     def _select(self, spec: CheckSpec) -> tuple[list[Resource], list[Finding]]:
-        chosen: list[Resource] = []
-        undecided: list[Finding] = []
-        for kind in sorted(spec.subjects):
-            for res in self.snapshot.of_kind(kind):
-                if spec.select is Select.ALL:
-                    chosen.append(res)
-                    continue
-                key = id(res)
-                if key in self._holds:
-                    holds = self._holds[key]
-                else:
-                    holds = self._holds[key] = self.config.scope.holds_weights(res.tags, res.id)
-                if holds is None:
-                    undecided.append(Finding(
-                        check=spec.id, status=Status.ERROR, resource=res.id, kind=res.kind,
-                        source=res.source,
-                        reason="cannot tell whether it holds weights: its tags were not collected",
-                    ))
-                elif holds:
-                    chosen.append(res)
-        return chosen, undecided
+        return select_subjects(spec, self.snapshot, self.config, self.holds,
+                               self._storage() if spec.select is Select.WEIGHTS else None)
 
     def _evaluate(self, spec: CheckSpec) -> CheckOutcome:
         fams = {family(k) for k in spec.kinds}
@@ -137,6 +189,9 @@ class _CheckRunner:
                                     reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))
         ids = {f.resource for f in findings if f.resource}
         errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, ids))
+        unlisted = self._unlisted(spec)
+        if unlisted:
+            return self._incomplete(spec, findings, errors, unlisted)
         note = None
         real = [f for f in findings if f.status is not Status.NOT_APPLICABLE]
         empty_ok = False
@@ -144,7 +199,7 @@ class _CheckRunner:
             return CheckOutcome(spec.id, spec.version, tuple(findings), (), status="not_applicable",
                                 note="does not apply to any in-scope resource")
         if not real and not errors:
-            if spec.allow_empty and spec.kinds <= self.snapshot.kinds_collected():
+            if spec.allow_empty and spec.kinds <= self._listed:
                 empty_ok = True
                 note = "no such resource exists (kinds listed completely)"
             elif self.options.plan_mode:
@@ -162,6 +217,37 @@ class _CheckRunner:
             status = "pass"
         return CheckOutcome(spec.id, spec.version, tuple(findings), errors, note=note, status=status)
 
+    def _unlisted(self, spec: CheckSpec) -> list[str]:
+        """Kinds the check reads (with those its weight scope reads), in a declared family,
+        that no collector listed completely.
+
+        NOTE: a kind is complete only when a collector run names it in its provenance (the AWS
+        collector leaves out a kind whose listing failed anywhere). In plan mode the planned code
+        is the whole universe the gate judges, so completeness does not apply there.
+        """
+        if self.options.plan_mode:
+            return []
+        reads = spec.kinds | (scope_kinds(spec.subjects) if spec.select is Select.WEIGHTS
+                              else frozenset())
+        return sorted(k for k in reads if k not in self._listed and family(k) in self.families)
+
+    def _incomplete(self, spec: CheckSpec, findings: list[Finding],
+                    errors: tuple[CollectionError, ...], unlisted: list[str]) -> CheckOutcome:
+        """Outcome of a check reading kinds not listed completely: never PASS.
+
+        A PASS finding may rest on the absence of resources that simply were not listed (no
+        other principal, no other trail), so each becomes ERROR; FAIL findings stand, they
+        rest on what was read. NOT_APPLICABLE findings stand too, but cannot make the check
+        not applicable: an unlisted resource might be one it applies to.
+        """
+        why = (f"{', '.join(unlisted)} not listed completely (no collector listed it, or a "
+               "listing of it failed)")
+        out = [replace(f, status=Status.ERROR,
+                       reason=f"cannot be confirmed: {why} (evaluated: {f.reason})")
+               if f.status is Status.PASS else f for f in findings]
+        status = "fail" if any(f.status is Status.FAIL for f in out) else "error"
+        return CheckOutcome(spec.id, spec.version, tuple(out), errors, note=why, status=status)
+
     def _touches(self, spec: CheckSpec, err: CollectionError, finding_ids: set[str]) -> bool:
         if err.kind is not None and err.kind not in spec.kinds:
             return False
@@ -177,7 +263,7 @@ class _CheckRunner:
         known = self._by_id.get(err.resource, [])
         if not known:
             return True
-        return any(self.config.scope.holds_weights(r.tags, r.id) is not False for r in known)
+        return any(self.holds(r) is not False for r in known)
 
     def _sources_for(self, spec: CheckSpec) -> set[str]:
         fams = {family(k) for k in spec.kinds}
@@ -238,7 +324,8 @@ def _roll_up(control: Control, outcomes: Sequence[CheckOutcome], waivers: Sequen
                 continue
             where = e.resource or e.host or "/".join(x for x in (e.account, e.region) if x) or e.source
             errored.append(f"{o.check}: {e.operation} failed on {where} ({e.code})")
-        if o.status == "error" and o.note and not o.findings and not o.errors:
+        if o.status == "error" and o.note and not o.errors and not any(
+                f.status is Status.ERROR for f in o.findings):
             errored.append(f"{o.check}: {o.note}")
     n_waived = waived_fail + waived_err
     counts = Counts(in_scope=len(resources), evaluated=evaluated, passed=passed,

@@ -83,8 +83,12 @@ class Scope:
     """Whether hosts are in scope (``weights.hosts`` declared)."""
 
     def holds_weights(self, tags: Mapping[str, str] | None, ident: str) -> bool | None:
-        """Whether a resource holds weights; ``None`` when its tags are unknown and decide it."""
-        if any(fnmatch.fnmatchcase(ident, pat) for pat in self.weight_arn_patterns):
+        """Whether a resource holds weights; ``None`` when its tags are unknown and decide it.
+
+        Declared weight storage (``allowed_storage``) holds weights whether or not it is tagged.
+        """
+        if any(fnmatch.fnmatchcase(ident, pat)
+               for pat in (*self.weight_arn_patterns, *self.allowed_storage)):
             return True
         if not self.weight_tags:
             return False

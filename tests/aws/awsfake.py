@@ -24,6 +24,7 @@ _SIGNING_TO_SERVICES = {
     "s3": ("s3control", "s3"),
     "monitoring": ("cloudwatch",),
     "sso": ("sso-admin",),
+    "tagging": ("resourcegroupstaggingapi",),
 }
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
@@ -53,7 +54,7 @@ class Fault:
     body: bytes | None = None
     """A 200 answer with this body instead of moto's (an unexpected response shape)."""
     match: str = ""
-    """Only requests whose path or body contains this text."""
+    """Only requests whose path, body or Authorization header (region) contains this text."""
     hits: int = 0
     """How many requests it answered."""
 
@@ -225,8 +226,10 @@ class RecordingProxy:
                 with proxy._lock:
                     proxy.records.append(Record(op, self.command, self.path))
                     fault = proxy.faults.get(op or "")
+                # The match may name the region: it is in the signature's credential scope.
                 if fault is not None and fault.match and fault.match not in self.path \
-                        and fault.match.encode() not in body:
+                        and fault.match.encode() not in body \
+                        and fault.match not in self.headers.get("Authorization", ""):
                     fault = None
                 if fault is not None:
                     fault.hits += 1

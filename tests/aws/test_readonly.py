@@ -12,7 +12,7 @@ import pytest
 from awsfake import RecordingProxy, iter_allowed
 from awsseed import AWS_MANAGED
 
-from aslcheck.controls.config import Config
+from aslcheck.controls.config import Config, Scope
 from aslcheck.inventories.aws import (
     ALL_KINDS,
     ALLOWED_OPERATIONS,
@@ -64,9 +64,10 @@ def test_scanner_policy_covers_allowlist_and_nothing_more() -> None:
 
 def _collector_sources() -> list[Path]:
     """Source files of the collector's read path (not seeders that may share the package)."""
-    from aslcheck.inventories.aws import context, iam_account, normalise, readonly, session
+    from aslcheck.inventories.aws import context, iam_account, normalise, readonly, regions, session
 
-    modules = [*collector_mod.MODULES, collector_mod, context, iam_account, normalise, readonly, session]
+    modules = [*collector_mod.MODULES, collector_mod, context, iam_account, normalise, readonly,
+               regions, session]
     return sorted({Path(str(m.__file__)) for m in modules})
 
 
@@ -86,7 +87,9 @@ def test_module_sources_only_call_allowlisted_operations() -> None:
 
 def test_full_collection_sends_only_allowlisted_reads(lab_proxy: RecordingProxy,
                                                       aws_collector: Callable[..., AwsCollector]) -> None:
-    snap = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=ALL_KINDS, config=Config()))
+    # Weight tags declared: the regions outside the scan are probed for weights as well.
+    weights = Config(scope=Scope(weight_tags={"asl:asset": "model-weights"}, aws=True))
+    snap = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=ALL_KINDS, config=weights))
     assert snap.resources
     assert snap.errors == () or {e.operation for e in snap.errors} == {"ec2:GetEbsDefaultKmsKeyId"}
     managed = {r.id: r for r in snap.of_kind("aws.iam.policy")}[AWS_MANAGED]
@@ -99,8 +102,7 @@ def test_full_collection_sends_only_allowlisted_reads(lab_proxy: RecordingProxy,
         if rec.operation and rec.operation.startswith("s3:"):
             assert rec.method in ("GET", "HEAD"), rec
     # Every declared operation except org-scan ones was exercised by this one account scan.
-    assert ALLOWED_OPERATIONS - set(sent) <= {"sts:AssumeRole", "organizations:ListAccounts",
-                                              "ec2:DescribeRegions"}
+    assert ALLOWED_OPERATIONS - set(sent) <= {"sts:AssumeRole", "organizations:ListAccounts"}
 
 
 @pytest.mark.parametrize("kind", sorted(ALL_KINDS))
@@ -108,7 +110,8 @@ def test_each_kind_reads_only_its_declared_operations(kind: str, lab_proxy: Reco
                                                       aws_collector: Callable[..., AwsCollector]) -> None:
     snap = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=frozenset({kind}), config=Config()))
     assert {r.kind for r in snap.resources} == {kind}
-    allowed = {"sts:GetCallerIdentity"}
+    # Regional kinds: the account's regions are listed to see which ones the scan leaves out.
+    allowed = {"sts:GetCallerIdentity", "ec2:DescribeRegions"}
     for module in collector_mod.MODULES:
         allowed |= set(module.OPERATIONS.get(kind, ()))
     assert set(iter_allowed(lab_proxy.records)) <= allowed

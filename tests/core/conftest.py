@@ -21,7 +21,7 @@ WEIGHTS = {"asl:asset": "model-weights"}
 
 def bucket(name: str, weights: bool = True, **attrs: Any) -> Resource:
     """An aws.s3.bucket resource."""
-    base = {"encryption": {"algorithm": "aws:kms"}, "versioning": "Enabled"}
+    base = {"encryption": {"algorithm": "aws:kms"}, "versioning": "Enabled", "replication": None}
     base.update(attrs)
     return Resource(kind="aws.s3.bucket", id=f"arn:aws:s3:::{name}", source="aws",
                     attributes=base, tags=dict(WEIGHTS) if weights else {}, account="111122223333",

@@ -223,6 +223,101 @@ def test_overlay_tightens_parameters_for_one_control(registry: Any, write_file: 
     catalog, _ = load_catalog([str(DATA / "catalog.yaml"), overlay], checks=registry, builtin=False)
     role = Resource(kind="aws.iam.role", id="arn:aws:iam::1:role/r", source="aws",
                     attributes={"max_session_duration": 1800}, tags={})
-    r = results(catalog, registry, config, snap(bucket("good"), role))
+    r = results(catalog, registry, config, snap(bucket("good"), role,
+                                                 kinds=("aws.s3.bucket", "aws.iam.role")))
     assert r["T2-TP-1"].status is ControlStatus.PASS   # config: 3600
     assert r["T2-TP-2"].status is ControlStatus.FAIL   # overlay tightened to 900 for this control
+
+
+# -- completeness: a kind no collector listed completely never yields PASS (issue 10 class 4) ---
+
+
+def _reader_of(registry: Any, kinds: set[str], status: Status = Status.PASS) -> None:
+    """Replace test.s3.kms with a check reading ``kinds`` that gives each bucket ``status``."""
+    def body(ctx: Any) -> list[Finding]:
+        return [ctx.finding(CheckId("test.s3.kms"), r, status, "looks fine") for r in ctx.resources]
+
+    registry._checks[CheckId("test.s3.kms")] = CheckSpec(
+        id=CheckId("test.s3.kms"), version=1, kinds=frozenset(kinds), evaluate=body,
+        primary_kinds=frozenset({"aws.s3.bucket"}))
+
+
+def test_unlisted_primary_kind_without_error_is_inconclusive(
+        catalog: Any, registry: Any, config: Any) -> None:
+    # Buckets are present but no provenance claims they were listed completely, no error says why.
+    r = results(catalog, registry, config, snap(bucket("good"), kinds=("aws.ec2.snapshot",)))
+    res = r["T2-EN-1"]
+    assert res.status is ControlStatus.INCONCLUSIVE
+    assert "aws.s3.bucket not listed completely" in res.reason
+    outcome = res.checks[0]
+    assert outcome.status == "error"
+    assert {f.status for f in outcome.findings} == {Status.ERROR}
+
+
+def test_unlisted_auxiliary_kind_turns_pass_findings_into_errors(
+        catalog: Any, registry: Any, config: Any) -> None:
+    # The check renders verdicts on buckets but also reads keys, which were never listed: a PASS
+    # could rest on a key (or its absence) that was simply not seen.
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"})
+    r = results(catalog, registry, config, snap(bucket("good"), bucket("other")))
+    res = r["T2-EN-1"]
+    assert res.status is ControlStatus.INCONCLUSIVE
+    assert res.counts.passed == 0
+    findings = res.checks[0].findings
+    assert len(findings) == 2 and all(f.status is Status.ERROR for f in findings)
+    assert all("aws.kms.key not listed completely" in f.reason for f in findings)
+
+
+def test_unlisted_kind_keeps_real_failures(catalog: Any, registry: Any, config: Any) -> None:
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"}, Status.FAIL)
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.FAIL
+
+
+def test_unlisted_kind_is_never_not_applicable(catalog: Any, registry: Any, config: Any) -> None:
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"}, Status.NOT_APPLICABLE)
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.INCONCLUSIVE
+    assert "aws.kms.key not listed completely" in r["T2-EN-1"].reason
+
+
+def test_kind_listed_by_a_second_collector_run_counts(catalog: Any, registry: Any, config: Any) -> None:
+    from aslcheck.inventories.snapshot import Snapshot
+    from tests.core.conftest import run
+
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"})
+    s = Snapshot(resources=(bucket("good"),), runs=(run(("aws.s3.bucket",)), run(("aws.kms.key",))))
+    assert results(catalog, registry, config, s)["T2-EN-1"].status is ControlStatus.PASS
+
+
+def test_unlisted_kind_of_an_undeclared_family_does_not_matter(
+        catalog: Any, registry: Any, config: Any) -> None:
+    _reader_of(registry, {"aws.s3.bucket", "host.weight_path"})
+    r = results(catalog, registry, config, snap(bucket("good")))
+    assert r["T2-EN-1"].status is ControlStatus.PASS
+
+
+def test_plan_mode_needs_no_complete_listing(catalog: Any, registry: Any, config: Any) -> None:
+    from aslcheck.inventories.snapshot import Snapshot
+
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"})
+    run = evaluate(catalog, "asl3", registry, Snapshot(resources=(bucket("good"),)), config,
+                   options=Options(now=NOW, plan_mode=True))
+    assert {r.control.id: r for r in run.results}["T2-EN-1"].status is ControlStatus.PASS
+
+
+def test_kind_wide_error_in_one_shard_makes_the_union_incomplete(
+        catalog: Any, registry: Any, config: Any) -> None:
+    # Two shards: one listed keys completely, the other's key listing failed. The union of
+    # provenance names aws.kms.key, but the failed listing means absence is no evidence.
+    from aslcheck.inventories.snapshot import Snapshot
+    from tests.core.conftest import run
+
+    _reader_of(registry, {"aws.s3.bucket", "aws.kms.key"})
+    err = CollectionError("aws", "kms:ListKeys", "AccessDenied", "denied", kind="aws.kms.key",
+                          account="222233334444", region="eu-west-1")
+    s = Snapshot(resources=(bucket("good"),), errors=(err,),
+                 runs=(run(("aws.s3.bucket", "aws.kms.key")), run(("aws.s3.bucket",))))
+    res = results(catalog, registry, config, s)["T2-EN-1"]
+    assert res.status is ControlStatus.INCONCLUSIVE
+    assert all(f.status is Status.ERROR for f in res.checks[0].findings)

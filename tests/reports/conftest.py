@@ -40,7 +40,8 @@ EXPECTED = {"pass": 2, "fail": 5, "inconclusive": 2, "not_attested": 1, "waived"
 def bucket(name: str, weights: bool = True, **attrs: Any) -> Resource:
     """A weight bucket that passes every rpt.s3.* check unless ``attrs`` says otherwise."""
     base: dict[str, Any] = {"encryption": {"algorithm": "aws:kms", "key_manager": "CUSTOMER"},
-                            "versioning": "Enabled", "logging": {"enabled": True}, "public_access_block": True}
+                            "versioning": "Enabled", "logging": {"enabled": True}, "public_access_block": True,
+                            "replication": None}
     for key, value in attrs.items():
         if value is None:
             base.pop(key, None)

@@ -24,6 +24,22 @@ MISSING: Any = object()
 """Sentinel for an attribute that was not collected (absent, as opposed to an explicit null)."""
 
 
+def listing_gaps(snapshot: Snapshot, kind: str) -> list[str]:
+    """Why "no resource of ``kind``" is not evidence: failed listings, or no complete listing.
+
+    Empty when some collector listed the kind completely and no listing of it failed (an
+    error with no resource), i.e. when an empty list really means none exist. Planned code
+    (the Terraform gate, no live AWS run) is judged on what it declares, so it has no gaps.
+    """
+    gaps = [f"{e.operation} failed in {'/'.join(x for x in (e.account, e.region) if x) or 'the scan'}"
+            f" ({e.code})" for e in snapshot.errors
+            if e.resource is None and e.kind == kind and e.source == "aws"]
+    live = any(run.name == "aws" for run in snapshot.runs)
+    if not gaps and live and kind not in snapshot.kinds_collected():
+        gaps.append(f"{kind} was not listed completely")
+    return sorted(set(gaps))
+
+
 def missing(res: Resource, *names: str) -> list[str]:
     """Which of ``names`` were not collected on ``res``."""
     return [n for n in names if n not in res.attributes]

@@ -1,5 +1,5 @@
-"""EC2 checks that need more than an attribute comparison: public IPs in weight VPCs and
-GuardDuty detectors.
+"""EC2 checks that need more than an attribute comparison: public IPs in weight VPCs, sharing
+of weight snapshots and AMIs, and GuardDuty detectors.
 
 EBS default encryption, volume and snapshot encryption, public snapshots and IMDSv2 are
 declarative (``rules/aws_ec2.yaml``).
@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from aslcheck.checks.aws.basics import MISSING, as_list
 from aslcheck.checks.aws.network import INSTANCE, SCOPE_KINDS, weight_vpcs
+from aslcheck.checks.aws.weight_scope import IMAGE, SNAPSHOT, scope_kinds
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 
@@ -18,6 +19,7 @@ GUARDDUTY_REGION = "aws.guardduty.region"
 
 NO_PUBLIC_IP = CheckId("aws.ec2.weights_no_public_ip")
 GUARDDUTY_ENABLED = CheckId("aws.guardduty.enabled")
+NOT_SHARED = CheckId("aws.ec2.weights_not_shared")
 
 
 @check(NO_PUBLIC_IP, kinds=SCOPE_KINDS, primary_kinds=(INSTANCE,), select=Select.ALL)
@@ -47,6 +49,37 @@ def weights_no_public_ip(ctx: CheckContext) -> Iterator[Finding]:
         else:
             yield ctx.finding(NO_PUBLIC_IP, inst, Status.FAIL,
                               f"weight-environment instance has public IP {ip}", ev)
+
+
+_SHARES = {SNAPSHOT: ("public", "shared_with"),
+           IMAGE: ("public", "shared_with", "shared_with_organizations")}
+
+
+@check(NOT_SHARED, kinds=scope_kinds((SNAPSHOT, IMAGE)), primary_kinds=(SNAPSHOT, IMAGE),
+       select=Select.WEIGHTS, allow_empty=True)
+def weights_not_shared(ctx: CheckContext) -> Iterator[Finding]:
+    """No weight snapshot or AMI (copies of weight hosts and volumes included) is public or
+    shared with another account, organisation or OU: whoever it is shared with can copy the
+    weights out."""
+    for res in ctx.resources:
+        names = _SHARES[res.kind]
+        ev = {n: res.attributes.get(n, "<not collected>") for n in names}
+        gone = [n for n in names if n not in res.attributes]
+        if res.attributes.get("public") is True:
+            yield ctx.finding(NOT_SHARED, res, Status.FAIL, "holds weights and is public", ev)
+            continue
+        shares = [str(v) for n in names[1:] for v in as_list(res.attributes.get(n))]
+        if shares:
+            yield ctx.finding(NOT_SHARED, res, Status.FAIL,
+                              f"holds weights and is shared with {', '.join(shares)}", ev)
+        elif gone:
+            yield ctx.finding(NOT_SHARED, res, Status.ERROR, f"{', '.join(gone)} not collected", ev)
+        elif any(not isinstance(res.attributes[n], list) for n in names[1:]) \
+                or not isinstance(res.attributes["public"], bool):
+            yield ctx.finding(NOT_SHARED, res, Status.ERROR, "sharing permissions unreadable", ev)
+        else:
+            yield ctx.finding(NOT_SHARED, res, Status.PASS,
+                              "holds weights and is shared with nobody", ev)
 
 
 @check(GUARDDUTY_ENABLED, kinds=(GUARDDUTY_REGION,), select=Select.ALL)

@@ -31,6 +31,7 @@ from aslcheck.checks.aws.access import (
 from aslcheck.checks.aws.access.admits import TrustEntry, admissions, trust_entries
 from aslcheck.checks.aws.access.edges import EXTERNAL_ENTRY, INVENTORIED
 from aslcheck.checks.aws.scope import is_human, matches_any, weight_buckets, weight_keys
+from aslcheck.checks.aws.weight_scope import STORAGE_KINDS
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 from aslcheck.inventories.snapshot import Resource, Snapshot
@@ -40,11 +41,11 @@ KEY = "aws.kms.key"
 USER = "aws.iam.user"
 ROLE = "aws.iam.role"
 IAM_ACCOUNT = "aws.iam.account"
-ACCESS_KINDS = (BUCKET, KEY, USER, "aws.iam.group", ROLE, "aws.iam.policy",
+ACCESS_KINDS = (*sorted(STORAGE_KINDS), USER, "aws.iam.group", ROLE, "aws.iam.policy",
                 "aws.organizations.policy", "aws.organizations.account", "aws.ec2.instance",
                 "aws.lambda.function")
 """Everything the effective-access analysis reads (instances and functions: who can act as the
-roles they run as)."""
+roles they run as; every storage kind: which buckets and keys hold weights)."""
 _SHOWN = 25
 
 ROSTER = CheckId("aws.iam.weights_effective_access_within_roster")
@@ -66,10 +67,10 @@ def _weight_targets(ctx: CheckContext, cid: CheckId) -> Iterator[Finding | tuple
     for res in (*buckets.undecided, *keys.undecided):
         yield ctx.finding(cid, res, Status.ERROR,
                           "cannot tell whether it holds weights: its tags were not collected")
-    for ref in keys.unresolved:
+    for ref in (*keys.unresolved, *buckets.unresolved):
         ident = ref.qualified or ref.referrer
         yield Finding(check=cid, status=Status.ERROR, resource=ident,
-                      kind=KEY if ref.qualified else BUCKET, source="aws",
+                      kind=ref.kind or (KEY if ref.qualified else BUCKET), source="aws",
                       reason=f"weight key {ref.ref} of {ref.referrer}: {ref.reason}; its readers cannot be evaluated",
                       evidence={"referrer": ref.referrer, "ref": ref.ref})
     for res in (*buckets.resources, *keys.resources):

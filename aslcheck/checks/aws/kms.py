@@ -14,13 +14,14 @@ from typing import Any
 from aslcheck.checks.aws.access import parse_policy
 from aslcheck.checks.aws.access.admits import wildcard_statements
 from aslcheck.checks.aws.scope import UnresolvedRef, is_human, weight_keys
+from aslcheck.checks.aws.weight_scope import STORAGE_KINDS
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 from aslcheck.inventories.snapshot import Resource
 
 KEY = "aws.kms.key"
 BUCKET = "aws.s3.bucket"
-KINDS = (KEY, BUCKET)
+KINDS = tuple(sorted(STORAGE_KINDS))  # weight_keys reads every weight-storage kind
 
 CUSTOMER_MANAGED = CheckId("aws.kms.weight_key_customer_managed")
 ROTATION = CheckId("aws.kms.weight_key_rotation")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from aslcheck.checks.aws.basics import MISSING, Accounts, account_of, as_list
+from aslcheck.checks.aws.basics import MISSING, Accounts, account_of, as_list, listing_gaps
 from aslcheck.checks.interface import CheckContext, CheckId, Finding, Select, Status
 from aslcheck.checks.registry import check
 from aslcheck.inventories.snapshot import Resource
@@ -141,6 +141,9 @@ def multi_region_logging(ctx: CheckContext) -> Iterator[Finding]:
     """
     accounts = Accounts.from_snapshot(ctx.snapshot)
     trails = ctx.snapshot.of_kind(TRAIL)
+    # NOTE: a trail that covers an account may live in it or (organisation trail) in any other
+    # account, so a failed listing anywhere leaves "no such trail" undecided (issue 10 class 4).
+    gaps = listing_gaps(ctx.snapshot, TRAIL)
     subjects: dict[str, Resource] = {}
     for res in ctx.resources:
         acct = res.account or account_of(res.id)
@@ -158,15 +161,19 @@ def multi_region_logging(ctx: CheckContext) -> Iterator[Finding]:
             answer, why = _and(scope, _flags(trail, ("is_multi_region", "is_logging")),
                                _management_events(trail))
             judged.append(_Judged(trail.id, answer, why))
-        ev = {"account": acct, "trails": {j.trail: f"{j.answer.value}: {j.why}" for j in judged}}
-        if not judged:
-            yield ctx.finding(MULTI_REGION_LOGGING, res, Status.FAIL,
-                              f"account {acct} has no CloudTrail trail", ev)
+        ev: dict[str, Any] = {
+            "account": acct, "trails": {j.trail: f"{j.answer.value}: {j.why}" for j in judged}}
+        answer = _roll_up(judged) if judged else Tri.NO
+        if answer is Tri.NO and gaps:
+            ev["listing_gaps"] = gaps
+            yield ctx.finding(MULTI_REGION_LOGGING, res, Status.ERROR,
+                              f"no logging multi-region trail of account {acct} was seen, but "
+                              f"trails were not listed completely: {'; '.join(gaps)}", ev)
             continue
-        answer = _roll_up(judged)
         reason = {
             Tri.YES: f"account {acct} has a logging multi-region trail",
-            Tri.NO: f"no trail of account {acct} is both multi-region and logging",
+            Tri.NO: f"no trail of account {acct} is both multi-region and logging" if judged
+                    else f"account {acct} has no CloudTrail trail",
             Tri.UNKNOWN: f"cannot tell whether a trail of account {acct} is multi-region "
                          "and logging: data not collected",
         }[answer]
@@ -298,10 +305,17 @@ def weights_data_events(ctx: CheckContext) -> Iterator[Finding]:
     """Every weight bucket's object reads are logged by some logging trail's data-event selectors."""
     accounts = Accounts.from_snapshot(ctx.snapshot)
     trails = ctx.snapshot.of_kind(TRAIL)
+    gaps = listing_gaps(ctx.snapshot, TRAIL)
     for bucket in ctx.resources:
         judged = [_Judged(t.id, *_covers_bucket(t, bucket, accounts)) for t in trails]
-        ev = {"trails": {j.trail: f"{j.answer.value}: {j.why}" for j in judged}}
+        ev: dict[str, Any] = {"trails": {j.trail: f"{j.answer.value}: {j.why}" for j in judged}}
         answer = _roll_up(judged) if judged else Tri.NO
+        if answer is Tri.NO and gaps:
+            ev["listing_gaps"] = gaps
+            yield ctx.finding(WEIGHTS_DATA_EVENTS, bucket, Status.ERROR,
+                              "no trail seen logs reads of every object, but trails were not "
+                              f"listed completely: {'; '.join(gaps)}", ev)
+            continue
         covering = [j.trail for j in judged if j.answer is Tri.YES]
         reason = {
             Tri.YES: f"object reads are logged by {covering[0] if covering else ''}",

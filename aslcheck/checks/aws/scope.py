@@ -1,15 +1,17 @@
 """Which AWS resources hold weights, shared by every AWS check (see the bottom of the AWS model).
 
-- weight buckets: buckets that hold weights by tag or ARN pattern;
-- weight keys: KMS keys that hold weights by tag/ARN, plus every key a weight bucket's default
-  encryption names (key ARN, key ID, alias name or alias ARN, resolved against collected keys
-  in the bucket's account and region, as S3 resolves them);
+- weight storage (:mod:`aslcheck.checks.aws.weight_scope`): buckets, keys, instances,
+  volumes, snapshots and AMIs that hold weights by tag, ARN pattern or ``allowed_storage``,
+  and their copies (replica buckets, volumes, snapshots and AMIs of weight instances,
+  multi-Region key siblings) and the keys that encrypt them;
+- weight buckets and weight keys: the buckets and keys of that closure;
 - weight VPCs: VPCs tagged as weights, VPCs of weight-tagged instances, VPCs of the approved
   weight VPC endpoints.
 
 Each selector returns a :class:`ScopeSelection`: the resources decidably in scope, the ones
-whose scope cannot be decided (tags not collected), and references that could not be resolved
-(a key or VPC named but not collected). Checks turn the last two into ERROR findings.
+whose scope cannot be decided (tags or a link not collected), and references that could not
+be resolved (a key, replica or VPC named but not collected). Checks turn the last two into
+ERROR findings.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from aslcheck.controls.config import Config
+from aslcheck.checks.aws.weight_scope import (
+    S3_DEFAULT_KEY_ALIAS,
+    UnresolvedRef,
+    WeightScope,
+    compute,
+    is_aws_managed_alias,
+    qualify_key_ref,
+)
+from aslcheck.controls.config import Config, Scope
 from aslcheck.inventories.snapshot import Resource, Snapshot
 
 BUCKET = "aws.s3.bucket"
@@ -27,25 +37,10 @@ KEY = "aws.kms.key"
 VPC = "aws.ec2.vpc"
 INSTANCE = "aws.ec2.instance"
 ENDPOINT = "aws.ec2.vpc_endpoint"
-_KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-S3_DEFAULT_KEY_ALIAS = "alias/aws/s3"
-"""The AWS-managed key S3 uses for SSE-KMS when no key is configured."""
 
-
-@dataclass(frozen=True)
-class UnresolvedRef:
-    """A resource named by an in-scope resource but not found in the snapshot."""
-
-    referrer: str
-    """ID of the resource that names it."""
-    ref: str
-    """The reference as configured (key ID, alias, VPC ID)."""
-    reason: str
-    """Why it could not be resolved."""
-    aws_managed: bool = False
-    """For keys: the reference is an ``alias/aws/...`` AWS-managed key."""
-    qualified: str = ""
-    """The reference as a full ARN where it can be derived (else the reference itself)."""
+__all__ = ["S3_DEFAULT_KEY_ALIAS", "ScopeSelection", "UnresolvedRef", "is_aws_managed_alias",
+           "is_human", "matches_any", "qualify_key_ref", "resolve_kms_key", "weight_buckets",
+           "weight_keys", "weight_storage", "weight_vpcs"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class ScopeSelection:
     resources: tuple[Resource, ...] = ()
     """Decidably in scope."""
     undecided: tuple[Resource, ...] = ()
-    """Scope not decidable (tags not collected); never silently out of scope."""
+    """Scope not decidable (tags or a link not collected); never silently out of scope."""
     unresolved: tuple[UnresolvedRef, ...] = ()
     """References from in-scope (or undecided) resources to things not in the snapshot."""
     reasons: Mapping[str, tuple[str, ...]] | None = None
@@ -67,47 +62,51 @@ def matches_any(value: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
 
-_MEMO: dict[str, tuple[weakref.ref[Snapshot], Config, ScopeSelection]] = {}
+_MEMO: dict[str, tuple[weakref.ref[Snapshot], Scope, object]] = {}
 
 
 def _memoised(name: str, snapshot: Snapshot, config: Config,
-              compute: Callable[[Snapshot, Config], ScopeSelection]) -> ScopeSelection:
-    """``compute(snapshot, config)``, computed once per (snapshot, config) pair.
+              compute_fn: Callable[[Snapshot, Config], object]) -> object:
+    """``compute_fn(snapshot, config)``, computed once per (snapshot, scope) pair.
 
-    NOTE: the selectors are pure and a dozen checks of one run ask the same question over
-    every bucket, key, VPC and instance. One entry per selector, keyed by identity (snapshots
-    are unhashable); the weak reference makes a recycled ``id`` miss, and the entry holds the
-    config itself, so its identity cannot be recycled while the entry lives.
+    NOTE: the selectors are pure in the snapshot and the config's *scope*, and a dozen checks
+    of one run ask the same question over every bucket, key, VPC and instance; the engine
+    evaluates controls with per-control parameters (different configs, one scope). One entry
+    per selector, keyed by identity (snapshots are unhashable); the weak reference makes a
+    recycled ``id`` miss, and the entry holds the scope itself, so its identity cannot be
+    recycled while the entry lives.
     """
     hit = _MEMO.get(name)
-    if hit is not None and hit[0]() is snapshot and hit[1] is config:
+    if hit is not None and hit[0]() is snapshot and hit[1] is config.scope:
         return hit[2]
-    sel = compute(snapshot, config)
-    _MEMO[name] = (weakref.ref(snapshot), config, sel)
-    return sel
+    value = compute_fn(snapshot, config)
+    _MEMO[name] = (weakref.ref(snapshot), config.scope, value)
+    return value
+
+
+def weight_storage(snapshot: Snapshot, config: Config) -> WeightScope:
+    """The weight-storage closure (:func:`aslcheck.checks.aws.weight_scope.compute`), memoised."""
+    got = _memoised("storage", snapshot, config, compute)
+    assert isinstance(got, WeightScope)
+    return got
+
+
+def _select(snapshot: Snapshot, config: Config, kind: str) -> ScopeSelection:
+    scope = weight_storage(snapshot, config)
+    res = snapshot.of_kind(kind)
+    held = [r for r in res if r.key() in scope.held]
+    return ScopeSelection(
+        tuple(sorted(held, key=lambda r: r.id)),
+        tuple(sorted((r for r in res if r.key() in scope.undecided), key=lambda r: r.id)),
+        tuple(r for r in scope.unresolved if r.kind == kind),
+        {r.id: scope.held[r.key()] for r in held})
 
 
 def weight_buckets(snapshot: Snapshot, config: Config) -> ScopeSelection:
-    """Buckets holding weights."""
-    return _memoised("buckets", snapshot, config, _weight_buckets)
-
-
-def _weight_buckets(snapshot: Snapshot, config: Config) -> ScopeSelection:
-    held: list[Resource] = []
-    undecided: list[Resource] = []
-    for res in snapshot.of_kind(BUCKET):
-        holds = config.scope.holds_weights(res.tags, res.id)
-        if holds is None:
-            undecided.append(res)
-        elif holds:
-            held.append(res)
-    return ScopeSelection(tuple(held), tuple(undecided), (),
-                          {r.id: ("tagged or named as holding weights",) for r in held})
-
-
-def is_aws_managed_alias(ref: str) -> bool:
-    """``alias/aws/...`` (or its ARN) always names an AWS-managed key."""
-    return ref.startswith("alias/aws/") or ":alias/aws/" in ref
+    """Buckets holding weights: by tag, ARN pattern or allowed storage, and their replicas."""
+    got = _memoised("buckets", snapshot, config, lambda s, c: _select(s, c, BUCKET))
+    assert isinstance(got, ScopeSelection)
+    return got
 
 
 def resolve_kms_key(snapshot: Snapshot, ref: str, *, account: str | None,
@@ -138,74 +137,19 @@ def resolve_kms_key(snapshot: Snapshot, ref: str, *, account: str | None,
     return None
 
 
-def qualify_key_ref(ref: str, *, account: str | None, region: str | None) -> str:
-    """``ref`` as a key or alias ARN in ``account``/``region`` (unchanged when already an ARN)."""
-    if ref.startswith("arn:") or not account or not region:
-        return ref
-    if ref.startswith("alias/"):
-        return f"arn:aws:kms:{region}:{account}:{ref}"
-    return f"arn:aws:kms:{region}:{account}:key/{ref}"
-
-
-def _bucket_key_ref(bucket: Resource) -> tuple[str | None, str | None]:
-    """(key reference, problem) of a bucket's default encryption; (None, None) if not KMS."""
-    enc = bucket.attributes.get("encryption")
-    if "encryption" not in bucket.attributes:
-        return None, "default encryption not collected"
-    if not isinstance(enc, Mapping) or "algorithm" not in enc:
-        return None, "default encryption not readable"
-    if enc.get("algorithm") not in _KMS_ALGORITHMS:
-        return None, None
-    ref = enc.get("kms_key_id")
-    return (ref if isinstance(ref, str) and ref else S3_DEFAULT_KEY_ALIAS), None
-
-
 def weight_keys(snapshot: Snapshot, config: Config) -> ScopeSelection:
-    """KMS keys protecting weights: weight-tagged keys plus the keys weight buckets use."""
-    return _memoised("keys", snapshot, config, _weight_keys)
-
-
-def _weight_keys(snapshot: Snapshot, config: Config) -> ScopeSelection:
-    held: dict[str, Resource] = {}
-    why: dict[str, list[str]] = {}
-    undecided: dict[str, Resource] = {}
-    unresolved: list[UnresolvedRef] = []
-    for key in snapshot.of_kind(KEY):
-        holds = config.scope.holds_weights(key.tags, key.id)
-        if holds:
-            held[key.id] = key
-            why.setdefault(key.id, []).append("tagged or named as holding weights")
-        elif holds is None:
-            undecided[key.id] = key
-    buckets = weight_buckets(snapshot, config)
-    for bucket, sure in [(b, True) for b in buckets.resources] + [(b, False) for b in buckets.undecided]:
-        ref, problem = _bucket_key_ref(bucket)
-        if problem is not None:
-            unresolved.append(UnresolvedRef(bucket.id, "<default encryption>", problem))
-            continue
-        if ref is None:
-            continue
-        found = resolve_kms_key(snapshot, ref, account=bucket.account, region=bucket.region)
-        if found is None:
-            managed = is_aws_managed_alias(ref)
-            unresolved.append(UnresolvedRef(
-                bucket.id, ref, "AWS-managed key (not collected)" if managed
-                else "key not found among the collected KMS keys", aws_managed=managed,
-                qualified=qualify_key_ref(ref, account=bucket.account, region=bucket.region)))
-        elif sure:
-            held[found.id] = found
-            why.setdefault(found.id, []).append(f"default encryption key of weight bucket {bucket.id}")
-        elif found.id not in held:
-            undecided[found.id] = found
-    for kid in held:
-        undecided.pop(kid, None)
-    return ScopeSelection(tuple(held[k] for k in sorted(held)), tuple(undecided[k] for k in sorted(undecided)),
-                          tuple(unresolved), {k: tuple(v) for k, v in why.items()})
+    """KMS keys protecting weights: weight-tagged keys, the keys weight buckets, volumes and
+    snapshots use, and multi-Region siblings of any of them."""
+    got = _memoised("keys", snapshot, config, lambda s, c: _select(s, c, KEY))
+    assert isinstance(got, ScopeSelection)
+    return got
 
 
 def weight_vpcs(snapshot: Snapshot, config: Config) -> ScopeSelection:
     """VPCs holding weights: tagged, hosting weight instances, or hosting approved endpoints."""
-    return _memoised("vpcs", snapshot, config, _weight_vpcs)
+    got = _memoised("vpcs", snapshot, config, _weight_vpcs)
+    assert isinstance(got, ScopeSelection)
+    return got
 
 
 def _weight_vpcs(snapshot: Snapshot, config: Config) -> ScopeSelection:

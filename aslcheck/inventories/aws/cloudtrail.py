@@ -2,7 +2,8 @@
 
 ``DescribeTrails(includeShadowTrails=False)`` lists the trails whose home region is the region
 asked, so each trail is read once, in its home region. ``s3_bucket_account`` is filled in by the
-collector after every account is listed (see :func:`with_bucket_accounts`).
+collector after every account is listed (see :func:`with_bucket_accounts`); it stays absent when
+the log bucket was not collected (its account is then unknown, not "none").
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task
+from aslcheck.inventories.aws.context import LISTED, TAGS, Feeds, Outcome, Target, Task
 from aslcheck.inventories.aws.normalise import tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -25,6 +26,13 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
                       "cloudtrail:GetEventSelectors", "cloudtrail:ListTags"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "cloudtrail:DescribeTrails": {TRAIL: frozenset({LISTED})},
+    "cloudtrail:GetTrailStatus": {TRAIL: frozenset({"is_logging"})},
+    "cloudtrail:GetEventSelectors": {TRAIL: frozenset({"event_selectors",
+                                                       "advanced_event_selectors"})},
+    "cloudtrail:ListTags": {TRAIL: frozenset({TAGS})},
+}
 _TAG_BATCH = 20  # ListTags accepts at most 20 trail ARNs per call
 
 
@@ -37,7 +45,6 @@ def _base(trail: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         "log_file_validation": trail.get("LogFileValidationEnabled") is True,
         "kms_key_id": trail.get("KmsKeyId"),
         "s3_bucket": str(trail["S3BucketName"]),
-        "s3_bucket_account": None,
         "include_global_service_events": trail.get("IncludeGlobalServiceEvents") is True,
     }
 
@@ -117,7 +124,7 @@ def plan(target: Target, kinds: frozenset[str]) -> list[Task]:
 
 
 def with_bucket_accounts(resources: Iterable[Resource]) -> list[Resource]:
-    """Fill ``s3_bucket_account`` of trails whose log bucket was collected (else it stays null)."""
+    """Fill ``s3_bucket_account`` of trails whose log bucket was collected (else it stays absent)."""
     items = list(resources)
     owners = {str(r.attributes.get("name")): r.account for r in items if r.kind == "aws.s3.bucket"}
     out = []

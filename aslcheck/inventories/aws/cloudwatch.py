@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Target, Task
 from aslcheck.inventories.aws.normalise import as_int, optional_time, tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -16,6 +16,7 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     ALARM: frozenset({"cloudwatch:DescribeAlarms"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {"cloudwatch:DescribeAlarms": {ALARM: frozenset({LISTED})}}
 
 
 def _alarm(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

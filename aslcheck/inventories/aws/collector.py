@@ -15,6 +15,7 @@ from functools import partial
 from types import ModuleType
 
 import aslcheck
+from aslcheck.controls.config import Scope
 from aslcheck.inventories.aws import (
     cloudtrail,
     cloudwatch,
@@ -29,7 +30,9 @@ from aslcheck.inventories.aws import (
     sso,
     vpc,
 )
+from aslcheck.inventories.aws import regions as outside
 from aslcheck.inventories.aws.context import (
+    LISTED,
     SOURCE,
     Outcome,
     Reader,
@@ -64,9 +67,31 @@ ALL_KINDS: frozenset[str] = frozenset(k for m in MODULES for k in m.KINDS)
 """Every kind the AWS collector can produce."""
 
 
+def operation_feeds() -> dict[str, dict[str, frozenset[str]]]:
+    """What every operation the collector may send supplies: ``{op: {kind: attributes}}``.
+
+    The modules' ``FEEDS`` tables (see :data:`~aslcheck.inventories.aws.context.Feeds`), plus
+    the collector's own reads, whose failure leaves whole kinds unlisted. A module without a
+    table contributes nothing here; a test requires one entry per declared operation.
+    """
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for module in MODULES:
+        for op, kinds in getattr(module, "FEEDS", {}).items():
+            for kind, attrs in kinds.items():
+                entry = out.setdefault(op, {})
+                entry[kind] = entry.get(kind, frozenset()) | attrs
+    listed = frozenset({LISTED})
+    regional = {k for m in MODULES if m.SCOPE == "regional" for k in m.KINDS}
+    for op in ("sts:GetCallerIdentity", org.LIST_ACCOUNTS, "sts:AssumeRole"):
+        out[op] = dict.fromkeys(sorted(ALL_KINDS), listed)
+    out["ec2:DescribeRegions"] = dict.fromkeys(sorted(regional), listed)
+    out[outside.OPERATION] = dict.fromkeys(sorted(outside.RESOURCE_TYPES), listed)
+    return out
+
+
 def declared_operations() -> frozenset[str]:
     """Every operation any part of the collector may send (the allowlist must equal this)."""
-    ops = set(SESSION_OPERATIONS) | {org.LIST_ACCOUNTS, "sts:AssumeRole"}
+    ops = set(SESSION_OPERATIONS) | {org.LIST_ACCOUNTS, "sts:AssumeRole"} | outside.OPERATIONS
     for module in MODULES:
         for kind_ops in module.OPERATIONS.values():
             ops.update(kind_ops)
@@ -156,8 +181,12 @@ class AwsCollector:
                       skip=self._skip, options=self._options)
 
     def _account(self, pool: ClientPool | None, account: str, partition: str,
-                 kinds: frozenset[str], primary: bool) -> Outcome:
-        """Enter one account, find its regions, and plan every module's tasks there."""
+                 kinds: frozenset[str], primary: bool, scope: Scope) -> Outcome:
+        """Enter one account, find its regions, and plan every module's tasks there.
+
+        With chosen regions, the account's other enabled regions are probed for weights
+        (:mod:`aslcheck.inventories.aws.regions`): they are never silently out of scope.
+        """
         home = self._global_region
         if pool is None:
             try:
@@ -176,12 +205,18 @@ class AwsCollector:
         regional = frozenset(k for m in modules if m.SCOPE == "regional" for k in m.KINDS) & kinds
         out = Outcome()
         regions = list(self._regions or ())
-        if regional and not regions:
+        if regional:
             found = self._enabled_regions(pool, account, home, sorted(regional), out)
-            if found is None:
+            if found is None and not regions:
                 out.incomplete |= regional
-            else:
+            elif found is not None and not regions:
                 regions = found
+            elif found is not None:
+                tasks, errors = outside.plan(
+                    partial(self._target, pool, account, partition), account, regional, scope,
+                    [r for r in found if r not in regions])
+                out.followups.extend(tasks)
+                out.errors.extend(errors)
         for module in modules:
             wanted = module.KINDS & kinds
             where = [home] if module.SCOPE == "global" else regions
@@ -259,7 +294,7 @@ class AwsCollector:
             accounts = [a for a in accounts if a in self._accounts]
         first = [Task(f"{a}/global account",
                       partial(self._account, pool if a == base_account else None, a, partition,
-                              run.kinds, a == base_account),
+                              run.kinds, a == base_account, request.config.scope),
                       run.kinds)
                  for a in accounts]
         self._schedule(first, request, run)

@@ -25,6 +25,17 @@ from aslcheck.inventories.snapshot import CollectionError, Resource
 SOURCE = "aws"
 T = TypeVar("T")
 
+LISTED = "*"
+"""In a module's ``FEEDS`` table: the operation lists the kind's resources (their existence)."""
+TAGS = "@tags"
+"""In a module's ``FEEDS`` table: the operation reads the resources' tags."""
+Feeds = Mapping[str, Mapping[str, frozenset[str]]]
+"""``FEEDS``: operation -> kind -> the attributes (or :data:`LISTED`, :data:`TAGS`) it supplies.
+
+Every collector module declares one next to ``OPERATIONS``; a test keeps it complete (every
+operation has an entry) and true (denying an operation on the wire changes nothing else), and
+the deny-each-operation acceptance test uses it to know which findings rest on which read."""
+
 
 @dataclass(frozen=True)
 class NotConfigured:

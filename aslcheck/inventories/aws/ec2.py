@@ -1,5 +1,5 @@
-"""EC2 compute and storage of one region: instances, EBS volumes, snapshots (with sharing) and
-the region's EBS encryption defaults."""
+"""EC2 compute and storage of one region: instances, EBS volumes, snapshots and AMIs (with
+sharing) and the region's EBS encryption defaults."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task, settle
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Target, Task, settle
 from aslcheck.inventories.aws.normalise import as_int, tag_list
 from aslcheck.inventories.snapshot import Resource
 
 INSTANCE = "aws.ec2.instance"
 VOLUME = "aws.ec2.volume"
 SNAPSHOT = "aws.ec2.snapshot"
+IMAGE = "aws.ec2.image"
 REGION_SETTINGS = "aws.ec2.region_settings"
 SCOPE = "regional"
 
@@ -21,9 +22,22 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     INSTANCE: frozenset({"ec2:DescribeInstances"}),
     VOLUME: frozenset({"ec2:DescribeVolumes"}),
     SNAPSHOT: frozenset({"ec2:DescribeSnapshots", "ec2:DescribeSnapshotAttribute"}),
+    IMAGE: frozenset({"ec2:DescribeImages", "ec2:DescribeImageAttribute"}),
     REGION_SETTINGS: frozenset({"ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "ec2:DescribeInstances": {INSTANCE: frozenset({LISTED})},
+    "ec2:DescribeVolumes": {VOLUME: frozenset({LISTED})},
+    "ec2:DescribeSnapshots": {SNAPSHOT: frozenset({LISTED})},
+    "ec2:DescribeSnapshotAttribute": {SNAPSHOT: frozenset({"public", "shared_with"})},
+    "ec2:DescribeImages": {IMAGE: frozenset({LISTED})},
+    # ``public`` is also in the listing; the attribute read adds account and org shares.
+    "ec2:DescribeImageAttribute": {IMAGE: frozenset({"public", "shared_with",
+                                                     "shared_with_organizations"})},
+    "ec2:GetEbsEncryptionByDefault": {REGION_SETTINGS: frozenset({"ebs_encryption_by_default"})},
+    "ec2:GetEbsDefaultKmsKeyId": {REGION_SETTINGS: frozenset({"ebs_default_kms_key_id"})},
+}
 
 
 def _arn(target: Target, kind: str, ident: str, account: str | None = None) -> str:
@@ -132,6 +146,56 @@ def _snapshots(target: Target) -> Outcome:
     return Outcome(errors=rd.errors, followups=followups)
 
 
+def _image_base(target: Target, img: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
+    ident = str(img["ImageId"])
+    snapshots = sorted(str(b["Ebs"]["SnapshotId"]) for b in img.get("BlockDeviceMappings") or ()
+                       if (b.get("Ebs") or {}).get("SnapshotId"))
+    return (f"arn:{target.partition}:ec2:{target.region}::image/{ident}",
+            {"image_id": ident, "name": img.get("Name"), "state": img.get("State"),
+             "public": img.get("Public") is True, "source_instance_id": img.get("SourceInstanceId"),
+             "snapshot_ids": snapshots},
+            tag_list(img.get("Tags")))
+
+
+def _image(target: Target, arn: str, attrs: dict[str, Any], tags: dict[str, str]) -> Outcome:
+    rd = target.reader(OPERATIONS[IMAGE])
+    op = "ec2:DescribeImageAttribute"
+    answer = rd.call(op, IMAGE, arn, Attribute="launchPermission", ImageId=attrs["image_id"])
+
+    def sharing(a: Mapping[str, Any]) -> tuple[bool, list[str], list[str]]:
+        perms = a["LaunchPermissions"]
+        return (any(p.get("Group") == "all" for p in perms),
+                sorted(str(p["UserId"]) for p in perms if p.get("UserId")),
+                sorted(str(p.get("OrganizationArn") or p["OrganizationalUnitArn"]) for p in perms
+                       if p.get("OrganizationArn") or p.get("OrganizationalUnitArn")))
+
+    if isinstance(answer, dict):
+        got = rd.parse(op, IMAGE, arn, lambda: sharing(answer))
+        if got is not None:
+            public, attrs["shared_with"], attrs["shared_with_organizations"] = got.value
+            # Either source saying "public" is enough: the listing flag or a Group=all grant.
+            attrs["public"] = bool(attrs["public"]) or public
+    resource = Resource(kind=IMAGE, id=arn, source="aws", attributes=attrs, tags=tags,
+                        account=target.account, region=target.region)
+    return Outcome(resources=[resource], errors=rd.errors)
+
+
+def _images(target: Target) -> Outcome:
+    rd = target.reader(OPERATIONS[IMAGE])
+    op = "ec2:DescribeImages"
+    items = rd.paginate(op, "Images", IMAGE, Owners=["self"])
+    # NOTE: repeated client-side, as for snapshots: only images this account owns are its own.
+    got = rd.parse(op, IMAGE, None, lambda: [
+        _image_base(target, img) for img in items if str(img.get("OwnerId")) == target.account]) \
+        if isinstance(items, list) else None
+    if got is None:
+        return Outcome(errors=rd.errors, incomplete={IMAGE})
+    followups = [Task(target.label(f"ec2:{attrs['image_id']}"),
+                      partial(_image, target, arn, attrs, tags), frozenset({IMAGE}))
+                 for arn, attrs, tags in got.value]
+    return Outcome(errors=rd.errors, followups=followups)
+
+
 def _region_settings(target: Target) -> Outcome:
     rd = target.reader(OPERATIONS[REGION_SETTINGS])
     ident = f"arn:{target.partition}:ec2:{target.region}:{target.account}:settings"
@@ -148,7 +212,7 @@ def _region_settings(target: Target) -> Outcome:
 
 
 _TASKS: Mapping[str, Callable[[Target], Outcome]] = {
-    INSTANCE: _instances, VOLUME: _volumes, SNAPSHOT: _snapshots,
+    INSTANCE: _instances, VOLUME: _volumes, SNAPSHOT: _snapshots, IMAGE: _images,
     REGION_SETTINGS: _region_settings,
 }
 

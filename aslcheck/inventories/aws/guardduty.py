@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task
+from aslcheck.inventories.aws.context import Feeds, Outcome, Target, Task
 from aslcheck.inventories.snapshot import Resource
 
 REGION = "aws.guardduty.region"
@@ -15,6 +15,10 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     REGION: frozenset({"guardduty:ListDetectors", "guardduty:GetDetector"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {   # the per-region resource always exists; a failed read drops its detectors
+    "guardduty:ListDetectors": {REGION: frozenset({"detectors"})},
+    "guardduty:GetDetector": {REGION: frozenset({"detectors"})},
+}
 
 
 def _status(answer: Mapping[str, Any]) -> str:

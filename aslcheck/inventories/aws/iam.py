@@ -14,7 +14,15 @@ from functools import partial
 from typing import Any
 
 from aslcheck.inventories.aws import iam_account
-from aslcheck.inventories.aws.context import NotConfigured, Outcome, Reader, Target, Task
+from aslcheck.inventories.aws.context import (
+    LISTED,
+    Feeds,
+    NotConfigured,
+    Outcome,
+    Reader,
+    Target,
+    Task,
+)
 from aslcheck.inventories.aws.normalise import optional_time, policy_document, rfc3339, tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -35,6 +43,17 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     ACCOUNT: iam_account.OPERATIONS,
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    _GAAD: {kind: frozenset({LISTED}) for kind in (USER, GROUP, ROLE, POLICY)},
+    "iam:ListRoles": {ROLE: frozenset({"max_session_duration"})},
+    "iam:ListPolicies": {POLICY: frozenset({LISTED})},   # the AWS-managed policies in use
+    "iam:GetPolicyVersion": {POLICY: frozenset({"document"})},
+    "iam:ListMFADevices": {USER: frozenset({"mfa_devices"})},
+    "iam:ListAccessKeys": {USER: frozenset({"access_keys"})},
+    "iam:GetAccessKeyLastUsed": {USER: frozenset({"access_keys"})},
+    "iam:GetLoginProfile": {USER: frozenset({"password_enabled"})},
+    **iam_account.FEEDS,
+}
 _ENTITY_KINDS = frozenset({USER, GROUP, ROLE, POLICY})
 
 _FILTERS: Mapping[str, tuple[str, ...]] = {

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aslcheck.inventories.aws.context import NotConfigured, Outcome, Reader, Target
+from aslcheck.inventories.aws.context import Feeds, NotConfigured, Outcome, Reader, Target
 from aslcheck.inventories.aws.normalise import as_int
 from aslcheck.inventories.snapshot import Resource
 
@@ -16,6 +16,14 @@ ACCOUNT = "aws.iam.account"
 OPERATIONS = frozenset(
     {"iam:GetAccountSummary", "iam:GenerateCredentialReport", "iam:GetCredentialReport"}
 )
+_REPORT = frozenset({"credential_report", "root_access_keys_present"})
+FEEDS: Feeds = {
+    # The summary's AccountAccessKeysPresent stands in for a report without a root row.
+    "iam:GetAccountSummary": {ACCOUNT: frozenset({"summary", "account_mfa_enabled",
+                                                  "root_access_keys_present"})},
+    "iam:GenerateCredentialReport": {ACCOUNT: _REPORT},
+    "iam:GetCredentialReport": {ACCOUNT: _REPORT},
+}
 
 REPORT_FIELDS = (
     "user",

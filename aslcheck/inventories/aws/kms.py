@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import NotConfigured, Outcome, Target, Task, settle
+from aslcheck.inventories.aws.context import (
+    LISTED,
+    TAGS,
+    Feeds,
+    NotConfigured,
+    Outcome,
+    Target,
+    Task,
+    settle,
+)
 from aslcheck.inventories.aws.normalise import policy_document, tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -28,6 +37,18 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
 }
 KINDS = frozenset(OPERATIONS)
 
+FEEDS: Feeds = {
+    "kms:ListKeys": {KEY: frozenset({LISTED})},
+    "kms:ListAliases": {KEY: frozenset({"aliases"})},
+    "kms:DescribeKey": {KEY: frozenset({"key_manager", "key_state", "key_spec", "key_usage",
+                                        "origin", "custom_key_store_id", "multi_region",
+                                        "multi_region_keys"})},
+    "kms:GetKeyRotationStatus": {KEY: frozenset({"rotation_enabled"})},
+    "kms:GetKeyPolicy": {KEY: frozenset({"policy"})},
+    "kms:ListGrants": {KEY: frozenset({"grants"})},
+    "kms:ListResourceTags": {KEY: frozenset({TAGS})},
+}
+
 # Rotation is only defined for symmetric keys whose material KMS generated itself.
 _ROTATABLE_SPEC = "SYMMETRIC_DEFAULT"
 _ROTATABLE_ORIGIN = "AWS_KMS"
@@ -45,7 +66,18 @@ def _metadata(answer: Mapping[str, Any]) -> dict[str, Any]:
         "origin": str(meta["Origin"]),
         "custom_key_store_id": meta.get("CustomKeyStoreId"),
         "multi_region": meta.get("MultiRegion") is True,
+        "multi_region_keys": _multi_region_keys(meta),
     }
+
+
+def _multi_region_keys(meta: Mapping[str, Any]) -> list[str] | None:
+    """ARNs of every key sharing this multi-Region key's material (primary and replicas)."""
+    if meta.get("MultiRegion") is not True:
+        return None
+    config = meta["MultiRegionConfiguration"]
+    arns = {str(config["PrimaryKey"]["Arn"])}
+    arns.update(str(r["Arn"]) for r in config.get("ReplicaKeys") or ())
+    return sorted(arns)
 
 
 def _grants(items: list[Any]) -> list[dict[str, Any]]:

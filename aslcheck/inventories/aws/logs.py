@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task
+from aslcheck.inventories.aws.context import LISTED, TAGS, Feeds, Outcome, Target, Task
 from aslcheck.inventories.snapshot import Resource
 
 LOG_GROUP = "aws.logs.log_group"
@@ -16,6 +16,10 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     LOG_GROUP: frozenset({"logs:DescribeLogGroups", "logs:ListTagsForResource"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "logs:DescribeLogGroups": {LOG_GROUP: frozenset({LISTED})},
+    "logs:ListTagsForResource": {LOG_GROUP: frozenset({TAGS})},
+}
 
 
 def _group(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import NotConfigured, Outcome, Reader, Target, Task
+from aslcheck.inventories.aws.context import (
+    LISTED,
+    Feeds,
+    NotConfigured,
+    Outcome,
+    Reader,
+    Target,
+    Task,
+)
 from aslcheck.inventories.aws.normalise import policy_document
 from aslcheck.inventories.snapshot import Resource
 
@@ -30,6 +38,12 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
                         "organizations:ListAccountsForParent"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "organizations:ListPolicies": {POLICY: frozenset({LISTED})},
+    "organizations:DescribePolicy": {POLICY: frozenset({"document", "aws_managed"})},
+    "organizations:ListTargetsForPolicy": {POLICY: frozenset({"targets"})},
+    **{op: {ACCOUNT: frozenset({LISTED})} for op in OPERATIONS[ACCOUNT]},
+}
 LIST_ACCOUNTS = "organizations:ListAccounts"
 """The one operation the organisation-wide scan uses to find member accounts."""
 

@@ -44,6 +44,7 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         "s3:GetBucketVersioning": "s3:GetBucketVersioning",
         "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
         "s3:GetBucketLogging": "s3:GetBucketLogging",
+        "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
         "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
         # KMS.
         "kms:ListKeys": "kms:ListKeys",
@@ -117,8 +118,12 @@ READ_OPERATIONS: Mapping[str, str] = MappingProxyType(
         "ec2:DescribeVolumes": "ec2:DescribeVolumes",
         "ec2:DescribeSnapshots": "ec2:DescribeSnapshots",
         "ec2:DescribeSnapshotAttribute": "ec2:DescribeSnapshotAttribute",
+        "ec2:DescribeImages": "ec2:DescribeImages",
+        "ec2:DescribeImageAttribute": "ec2:DescribeImageAttribute",
         "ec2:GetEbsEncryptionByDefault": "ec2:GetEbsEncryptionByDefault",
         "ec2:GetEbsDefaultKmsKeyId": "ec2:GetEbsDefaultKmsKeyId",
+        # Resource Groups Tagging API: weight-tagged resources in regions outside the scan.
+        "resourcegroupstaggingapi:GetResources": "tag:GetResources",
         # GuardDuty.
         "guardduty:ListDetectors": "guardduty:ListDetectors",
         "guardduty:GetDetector": "guardduty:GetDetector",

@@ -7,6 +7,9 @@ from functools import partial
 from typing import Any
 
 from aslcheck.inventories.aws.context import (
+    LISTED,
+    TAGS,
+    Feeds,
     NotConfigured,
     Outcome,
     Target,
@@ -35,11 +38,31 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
             "s3:GetBucketVersioning",
             "s3:GetObjectLockConfiguration",
             "s3:GetBucketLogging",
+            "s3:GetBucketReplication",
         }
     ),
     ACCOUNT_SETTINGS: frozenset({"s3control:GetPublicAccessBlock"}),
 }
 KINDS = frozenset(OPERATIONS)
+
+FEEDS: Feeds = {
+    "s3:ListBuckets": {BUCKET: frozenset({LISTED}),
+                       # cloudtrail.with_bucket_accounts: a trail's log bucket, when collected
+                       "aws.cloudtrail.trail": frozenset({"s3_bucket_account"})},
+    "s3:GetBucketLocation": {BUCKET: frozenset({"region"})},
+    "s3:GetBucketTagging": {BUCKET: frozenset({TAGS})},
+    "s3:GetBucketEncryption": {BUCKET: frozenset({"encryption"})},
+    "s3:GetPublicAccessBlock": {BUCKET: frozenset({"public_access_block"})},
+    "s3:GetBucketPolicy": {BUCKET: frozenset({"policy"})},
+    "s3:GetBucketPolicyStatus": {BUCKET: frozenset({"policy_status_public"})},
+    "s3:GetBucketOwnershipControls": {BUCKET: frozenset({"ownership"})},
+    "s3:GetBucketAcl": {BUCKET: frozenset({"acl_grants", "owner_id"})},
+    "s3:GetBucketVersioning": {BUCKET: frozenset({"versioning", "mfa_delete"})},
+    "s3:GetObjectLockConfiguration": {BUCKET: frozenset({"object_lock"})},
+    "s3:GetBucketLogging": {BUCKET: frozenset({"logging"})},
+    "s3:GetBucketReplication": {BUCKET: frozenset({"replication"})},
+    "s3control:GetPublicAccessBlock": {ACCOUNT_SETTINGS: frozenset({"public_access_block"})},
+}
 
 SSE_S3_DEFAULT: Mapping[str, Any] = {
     "algorithm": "AES256",
@@ -116,6 +139,22 @@ def _logging(answer: Mapping[str, Any]) -> dict[str, str] | None:
             "target_prefix": str(enabled.get("TargetPrefix", ""))}
 
 
+def _replication(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the bucket copies its objects: every rule's destination, enabled or not.
+
+    NOTE: a disabled rule may have replicated objects before it was disabled, so its
+    destination is counted as a copy too.
+    """
+    config = answer["ReplicationConfiguration"]
+    destinations = []
+    for rule in config["Rules"]:
+        dest = rule["Destination"]
+        destinations.append({"bucket": str(dest["Bucket"]), "account": dest.get("Account"),
+                             "status": str(rule["Status"])})
+    return {"role": config.get("Role"),
+            "destinations": sorted(destinations, key=lambda d: (d["bucket"], d["status"]))}
+
+
 def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
     arn = f"arn:{target.partition}:s3:::{name}"
     rd = target.reader(OPERATIONS[BUCKET], error_region=listed_region or "global")
@@ -174,6 +213,9 @@ def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
            _object_lock, lambda _: None)
     settle(rd, attrs, "logging", "s3:GetBucketLogging", BUCKET, arn,
            get("s3:GetBucketLogging"), _logging)
+    settle(rd, attrs, "replication", "s3:GetBucketReplication", BUCKET, arn,
+           get("s3:GetBucketReplication", ("ReplicationConfigurationNotFoundError",)),
+           _replication, lambda _: None)
     resource = Resource(kind=BUCKET, id=arn, source="aws", attributes=attrs, tags=tags,
                         account=target.account, region=region)
     return Outcome(resources=[resource], errors=rd.errors)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Reader, Target, Task
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Reader, Target, Task
 from aslcheck.inventories.aws.normalise import optional_policy
 from aslcheck.inventories.snapshot import Resource
 
@@ -33,6 +33,20 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     ),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {
+    "sso-admin:ListInstances": {PERMISSION_SET: frozenset({LISTED})},
+    "sso-admin:ListPermissionSets": {PERMISSION_SET: frozenset({LISTED})},
+    "sso-admin:DescribePermissionSet": {PERMISSION_SET: frozenset({"name",
+                                                                  "session_duration_seconds"})},
+    "sso-admin:GetInlinePolicyForPermissionSet": {PERMISSION_SET: frozenset({"inline_policy"})},
+    "sso-admin:ListManagedPoliciesInPermissionSet": {
+        PERMISSION_SET: frozenset({"managed_policies"})},
+    "sso-admin:ListCustomerManagedPolicyReferencesInPermissionSet": {
+        PERMISSION_SET: frozenset({"customer_managed_policies"})},
+    "sso-admin:ListAccountsForProvisionedPermissionSet": {
+        PERMISSION_SET: frozenset({"assignments"})},
+    "sso-admin:ListAccountAssignments": {PERMISSION_SET: frozenset({"assignments"})},
+}
 
 _DURATION = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Reader, Target, Task
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Reader, Target, Task
 from aslcheck.inventories.aws.normalise import optional_policy, tag_list
 from aslcheck.inventories.snapshot import Resource
 
@@ -39,6 +39,18 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     PREFIX_LIST: frozenset({"ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {   # what each read supplies (aslcheck.inventories.aws.context.Feeds)
+    "ec2:DescribeVpcs": {VPC: frozenset({LISTED})},
+    "ec2:DescribeFlowLogs": {VPC: frozenset({"flow_logs"})},
+    "ec2:DescribeInternetGateways": {VPC: frozenset({"internet_gateways"})},
+    "ec2:DescribeNatGateways": {VPC: frozenset({"nat_gateways"})},
+    "ec2:DescribeVpcPeeringConnections": {VPC: frozenset({"peering_connections"})},
+    "ec2:DescribeTransitGatewayAttachments": {VPC: frozenset({"transit_gateway_attachments"})},
+    "ec2:DescribeSubnets": {SUBNET: frozenset({LISTED})},
+    "ec2:DescribeRouteTables": {SUBNET: frozenset({"route_table_id", "routes"})},
+    "ec2:DescribeSecurityGroups": {SECURITY_GROUP: frozenset({LISTED})},
+    "ec2:DescribeVpcEndpoints": {VPC_ENDPOINT: frozenset({LISTED})},
+}
 
 _GONE = frozenset({"deleted", "deleting", "failed", "rejected", "expired", "detached",
                    "detaching"})

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aslcheck.checks.builtin import default_registry
-from aslcheck.checks.interface import CheckContext, Finding, Select, Status
+from aslcheck.checks.engine import select_subjects
+from aslcheck.checks.interface import CheckContext, Finding
 from aslcheck.controls.config import PARAM_SPECS, Config, Scope
 from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
 
@@ -62,19 +63,7 @@ def with_attrs(base: Resource, drop: Iterable[str] = (), **changes: Any) -> Reso
 def run_check(check_id: str, snapshot: Snapshot, cfg: Config) -> list[Finding]:
     """Run one check the way the engine does: select subjects, then evaluate."""
     spec = REGISTRY.get(check_id)
-    chosen: list[Resource] = []
-    findings: list[Finding] = []
-    for kind in sorted(spec.subjects):
-        for r in snapshot.of_kind(kind):
-            if spec.select is Select.ALL:
-                chosen.append(r)
-                continue
-            holds = cfg.scope.holds_weights(r.tags, r.id)
-            if holds is None:
-                findings.append(Finding(check=spec.id, status=Status.ERROR, resource=r.id,
-                                        reason="tags not collected"))
-            elif holds:
-                chosen.append(r)
+    chosen, findings = select_subjects(spec, snapshot, cfg)
     findings.extend(spec.evaluate(CheckContext(snapshot=snapshot, config=cfg,
                                                resources=tuple(chosen))))
     return findings
@@ -129,7 +118,7 @@ def bucket(name: str, *, weights: bool = True, tags: bool | None = True, account
         "policy_status_public": False, "ownership": "BucketOwnerEnforced",
         "acl_grants": [{"grantee_type": "CanonicalUser", "grantee": "owner-canonical",
                         "permission": "FULL_CONTROL"}],
-        "versioning": "Enabled", "object_lock": None, "logging": None,
+        "versioning": "Enabled", "object_lock": None, "logging": None, "replication": None,
     }
     attrs.update(over)
     return res("aws.s3.bucket", bucket_arn(name), attrs, weights=weights, tags=tags,
@@ -142,10 +131,13 @@ def account_settings(pab: Any, account: str = ACCT) -> Resource:
 
 
 def kms_key(key_id: str = KEY_ID, *, manager: str = "CUSTOMER", aliases: tuple[str, ...] = (),
-            account: str = ACCT) -> Resource:
-    return res("aws.kms.key", f"arn:aws:kms:{REGION}:{account}:key/{key_id}",
-               {"key_id": key_id, "key_manager": manager, "key_state": "Enabled",
-                "aliases": list(aliases)}, account=account)
+            account: str = ACCT, region: str = REGION, weights: bool = False,
+            **over: Any) -> Resource:
+    attrs: dict[str, Any] = {"key_id": key_id, "key_manager": manager, "key_state": "Enabled",
+                             "aliases": list(aliases)}
+    attrs.update(over)
+    return res("aws.kms.key", f"arn:aws:kms:{region}:{account}:key/{key_id}", attrs,
+               account=account, region=region, weights=weights)
 
 
 def org_account(account: str) -> Resource:
@@ -204,7 +196,7 @@ def vpc(vid: str, *, weights: bool = False, tags: bool | None = True, drop: Iter
 
 
 def instance(iid: str, vid: str | None, *, weights: bool = False, drop: Iterable[str] = (),
-             **over: Any) -> Resource:
+             tags: bool | None = True, **over: Any) -> Resource:
     attrs: dict[str, Any] = {
         "instance_id": iid, "vpc_id": vid, "subnet_id": "subnet-1", "state": "running",
         "public_ip": None,
@@ -214,7 +206,7 @@ def instance(iid: str, vid: str | None, *, weights: bool = False, drop: Iterable
     }
     attrs.update(over)
     return res("aws.ec2.instance", f"arn:aws:ec2:{REGION}:{ACCT}:instance/{iid}", attrs,
-               weights=weights, drop=drop)
+               weights=weights, drop=drop, tags=tags)
 
 
 def subnet(sid: str, vid: str, routes: list[dict[str, str]] | None = None,
@@ -258,17 +250,32 @@ def alarm(name: str, dims: dict[str, str], *, metric: str = "NetworkOut",
 
 
 def volume(vid: str, encrypted: bool = True, *, weights: bool = False,
-           drop: Iterable[str] = ()) -> Resource:
-    return res("aws.ec2.volume", f"arn:aws:ec2:{REGION}:{ACCT}:volume/{vid}",
-               {"volume_id": vid, "encrypted": encrypted, "kms_key_id": None, "attached_to": []},
-               weights=weights, drop=drop)
+           drop: Iterable[str] = (), tags: bool | None = True, **over: Any) -> Resource:
+    attrs: dict[str, Any] = {"volume_id": vid, "encrypted": encrypted, "kms_key_id": None,
+                             "attached_to": []}
+    attrs.update(over)
+    return res("aws.ec2.volume", f"arn:aws:ec2:{REGION}:{ACCT}:volume/{vid}", attrs,
+               weights=weights, drop=drop, tags=tags)
 
 
 def ebs_snapshot(sid: str, *, encrypted: bool = True, public: bool = False,
-                 drop: Iterable[str] = ()) -> Resource:
-    return res("aws.ec2.snapshot", f"arn:aws:ec2:{REGION}:{ACCT}:snapshot/{sid}",
-               {"snapshot_id": sid, "encrypted": encrypted, "public": public, "shared_with": []},
-               drop=drop)
+                 drop: Iterable[str] = (), weights: bool = False, tags: bool | None = True,
+                 **over: Any) -> Resource:
+    attrs: dict[str, Any] = {"snapshot_id": sid, "encrypted": encrypted, "public": public,
+                             "shared_with": [], "volume_id": None, "kms_key_id": None}
+    attrs.update(over)
+    return res("aws.ec2.snapshot", f"arn:aws:ec2:{REGION}:{ACCT}:snapshot/{sid}", attrs,
+               drop=drop, weights=weights, tags=tags)
+
+
+def image(ami: str, *, weights: bool = False, tags: bool | None = True, drop: Iterable[str] = (),
+          **over: Any) -> Resource:
+    attrs: dict[str, Any] = {"image_id": ami, "name": ami, "state": "available", "public": False,
+                             "source_instance_id": None, "snapshot_ids": [], "shared_with": [],
+                             "shared_with_organizations": []}
+    attrs.update(over)
+    return res("aws.ec2.image", f"arn:aws:ec2:{REGION}::image/{ami}", attrs, weights=weights,
+               tags=tags, drop=drop)
 
 
 def region_settings(region: str = REGION, on: bool = True, drop: Iterable[str] = ()) -> Resource:

@@ -640,7 +640,7 @@ def test_unconfigured_bucket_encryption_is_sse_s3_and_fails() -> None:
 # from that case so the evidence it rests on is missing.
 BW = B("weights-a")
 ABSENT: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "aws.weights.storage_allowlisted": (BW, [(BW, "<tags>")]),
+    "aws.weights.storage_allowlisted": (BW, [(BW, "replication")]),
     "aws.s3.weights_public_access_block": (BW, [(BW, "public_access_block"),
                                                 (f"arn:aws:s3::{ACCT}:account", "public_access_block")]),
     "aws.s3.weights_no_public_or_cross_account": (BW, [(BW, "policy")]),

@@ -136,6 +136,23 @@ def _logging(body: Body) -> Any:
             "target_prefix": str_or_unknown(body.get("target_prefix", ""))}
 
 
+def _replication(body: Body, rule_name: str) -> Any:
+    """``replication`` as the live collector records it, from the v4 resource or the inline block."""
+    rules = body.blocks(rule_name)
+    if rules is UNKNOWN:
+        return UNKNOWN
+    out = []
+    for rule in rules:
+        dest = first_block(rule, "destination")
+        if dest is UNKNOWN or dest is None:
+            return UNKNOWN
+        out.append({"bucket": str_or_unknown(dest.get("bucket", UNKNOWN)),
+                    "account": str_or_unknown(dest.get("account")),
+                    "status": str_or_unknown(rule.get("status", UNKNOWN))})
+    return {"role": str_or_unknown(body.get("role")),
+            "destinations": sorted(out, key=lambda d: (str(d["bucket"]), str(d["status"])))}
+
+
 def _bucket(ctx: Context, block: Block) -> Resource:
     attrs = Attrs()
     body = block.body
@@ -226,6 +243,17 @@ def _bucket(ctx: Context, block: Block) -> Resource:
         else:
             attrs.set("logging", _logging(inline_log) if inline_log is not None else None,
                       "logging target not determined")
+    rep, ok = one("replication", "aws_s3_bucket_replication_configuration")
+    if ok:
+        inline_rep = first_block(body, "replication_configuration")
+        if rep is not None:
+            attrs.set("replication", _replication(rep.body, "rule"),
+                      "replication destinations not determined")
+        elif inline_rep is UNKNOWN:
+            attrs.unknown("replication", "generated replication_configuration block")
+        else:
+            attrs.set("replication", _replication(inline_rep, "rules")
+                      if inline_rep is not None else None, "replication destinations not determined")
     return ctx.resource(BUCKET, block, attrs, parts)
 
 
