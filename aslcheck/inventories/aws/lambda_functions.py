@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aslcheck.inventories.aws.context import Outcome, Target, Task
+from aslcheck.inventories.aws.context import LISTED, Feeds, Outcome, Target, Task
 from aslcheck.inventories.snapshot import Resource
 
 FUNCTION = "aws.lambda.function"
@@ -16,6 +16,7 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
     FUNCTION: frozenset({"lambda:ListFunctions"}),
 }
 KINDS = frozenset(OPERATIONS)
+FEEDS: Feeds = {"lambda:ListFunctions": {FUNCTION: frozenset({LISTED})}}
 
 
 def _function(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -46,10 +46,15 @@ FEEDS: Feeds = {   # what each read supplies (aslcheck.inventories.aws.context.F
     "ec2:DescribeNatGateways": {VPC: frozenset({"nat_gateways"})},
     "ec2:DescribeVpcPeeringConnections": {VPC: frozenset({"peering_connections"})},
     "ec2:DescribeTransitGatewayAttachments": {VPC: frozenset({"transit_gateway_attachments"})},
+    "ec2:DescribeEgressOnlyInternetGateways": {VPC: frozenset({"egress_only_internet_gateways"})},
+    "ec2:DescribeVpnGateways": {VPC: frozenset({"vpn_gateways"})},
     "ec2:DescribeSubnets": {SUBNET: frozenset({LISTED})},
     "ec2:DescribeRouteTables": {SUBNET: frozenset({"route_table_id", "routes"})},
     "ec2:DescribeSecurityGroups": {SECURITY_GROUP: frozenset({LISTED})},
     "ec2:DescribeVpcEndpoints": {VPC_ENDPOINT: frozenset({LISTED})},
+    "ec2:DescribeNetworkInterfaces": {NETWORK_INTERFACE: frozenset({LISTED})},
+    "ec2:DescribeManagedPrefixLists": {PREFIX_LIST: frozenset({LISTED})},
+    "ec2:GetManagedPrefixListEntries": {PREFIX_LIST: frozenset({"entries"})},
 }
 
 _GONE = frozenset({"deleted", "deleting", "failed", "rejected", "expired", "detached",
