@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-OUTSIDE = re.compile(r"""(\.\./shared|["']shared["']|/work/|(?:ROOT|REPO)\.parent\b)""")
+OUTSIDE = re.compile(r"""(\.\./shared|/\s*["']shared["']|/work/|(?:ROOT|REPO)\.parent\b)""")
 """Ways a test reached outside the checkout before (../shared/schemas, ROOT.parent / "shared")."""
 PARENTS = re.compile(r"__file__\)\.resolve\(\)\.parents\[(\d+)\]")
 """``Path(__file__).resolve().parents[N]``: outside the checkout when N climbs above the repo root."""
