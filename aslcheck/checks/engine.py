@@ -339,13 +339,15 @@ def _roll_up(control: Control, outcomes: Sequence[CheckOutcome], waivers: Sequen
     elif control.checks and not applicable:
         return (ControlStatus.NOT_APPLICABLE, "; ".join(o.note or "" for o in outcomes),
                 counts, None, [], expired)
-    elif control.checks and passed == 0 and not any(o.status == "pass" for o in applicable):
-        underlying, reason = ControlStatus.INCONCLUSIVE, "no check produced positive evidence"
     elif n_waived:
+        # NOTE: before "no positive evidence": waived FAIL findings are failures the waiver
+        # covers, and the recorded underlying status must say so even when nothing else passed.
         was = ControlStatus.FAIL if waived_fail else ControlStatus.INCONCLUSIVE
         return (ControlStatus.WAIVED,
                 f"{n_waived} finding(s) waived ({', '.join(sorted({w.ticket for w in used}))}); "
                 f"without the waiver(s): {was.value}", counts, was, used, expired)
+    elif control.checks and passed == 0 and not any(o.status == "pass" for o in applicable):
+        underlying, reason = ControlStatus.INCONCLUSIVE, "no check produced positive evidence"
     else:
         underlying = ControlStatus.PASS
         reason = (f"all {passed} in-scope finding(s) pass" if control.checks else "")

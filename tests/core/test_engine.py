@@ -159,6 +159,17 @@ def test_waivers(catalog: Any, registry: Any, config: Any) -> None:
     assert other.status is ControlStatus.FAIL
 
 
+def test_waived_failures_with_nothing_passing_were_failures(catalog: Any, registry: Any, config: Any) -> None:
+    # Every finding of the control fails and is waived: what was waived is a FAIL, not missing
+    # evidence (the reason and the recorded underlying status must not understate it).
+    s = snap(bucket("bad", versioning="Suspended"))
+    for waiver in (_waiver(10), _waiver(10, "arn:aws:s3:::bad")):
+        r = results(catalog, registry, config, s, waivers=[waiver])["T2-WA-1"]
+        assert r.status is ControlStatus.WAIVED
+        assert r.underlying is ControlStatus.FAIL, r.reason
+        assert "fail" in r.reason and "no check produced positive evidence" not in r.reason
+
+
 @pytest.mark.parametrize("status", [Status.ERROR])
 def test_only_pass_findings_can_pass(catalog: Any, registry: Any, config: Any, status: Status) -> None:
     def only(ctx: Any) -> list[Finding]:
