@@ -285,3 +285,23 @@ def test_plan_unknown_reference_resolves_to_key_address() -> None:
     assert isinstance(default, list)
     assert default[0].get("kms_master_key_id") == "aws_kms_key.weights"
     assert json.loads(path.read_text())["format_version"] == "1.2"
+
+
+def test_normalising_the_same_code_twice_gives_the_same_resources(tmp_path: Path) -> None:
+    # A planned access key is "created" when the code was read, not when a normaliser ran: the
+    # same read normalises to the same bytes (a flaky equivalence test found the clock in it).
+    import dataclasses
+
+    from aslcheck.inventories.terraform.hcl import load_directory
+    from aslcheck.inventories.terraform.normalise import normalise
+
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  region = "us-east-1"\n  allowed_account_ids = ["111122223333"]\n}\n'
+        'resource "aws_iam_user" "u" { name = "u" }\n'
+        'resource "aws_iam_access_key" "k" { user = aws_iam_user.u.name }\n')
+    declared = dataclasses.replace(load_directory(str(tmp_path)), read_at="2026-01-02T03:04:05Z")
+    first, second = (Snapshot(resources=tuple(normalise(declared))) for _ in range(2))
+    assert first.canonical_bytes() == second.canonical_bytes()
+    user = next(r for r in first.resources if r.kind == "aws.iam.user")
+    assert user.attributes["created"] == "2026-01-02T03:04:05Z"
+    assert [k["created"] for k in user.attributes["access_keys"]] == ["2026-01-02T03:04:05Z"]

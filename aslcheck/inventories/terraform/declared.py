@@ -17,6 +17,8 @@ from enum import Enum
 from functools import cached_property
 from typing import Any, Final
 
+from aslcheck.inventories.interface import utc_now
+
 
 class _Unknown(Enum):
     """The type of :data:`UNKNOWN` (an enum, so ``x is UNKNOWN`` narrows types)."""
@@ -182,6 +184,9 @@ class Declared:
     """Directory or plan file read."""
     inputs: DeclaredInputs = field(default_factory=DeclaredInputs)
     """The variable and override files of a directory scan (empty for a plan)."""
+    read_at: str = field(default_factory=utc_now)
+    """When the code was read (RFC 3339): what AWS would stamp on resources created now (an
+    access key's ``created``). Fixed per read, so every normalisation of it is identical."""
 
     @cached_property
     def _by_type(self) -> dict[str, tuple[Block, ...]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aslcheck.inventories.interface import utc_now
 from aslcheck.inventories.snapshot import Resource
 from aslcheck.inventories.terraform.declared import UNKNOWN, Block
 from aslcheck.inventories.terraform.normalise.base import (
@@ -131,7 +130,7 @@ def _user(ctx: Context, block: Block) -> Resource:
         attrs.set("groups", sorted(_group_ident(ctx, g) for g in groups))
     keys, ambiguous = ctx.satellites(("aws_iam_access_key",), "user", name, arn)
     parts.extend(keys)
-    now = utc_now()
+    now = ctx.declared.read_at
     attrs.set("access_keys", UNKNOWN if ambiguous else [
         {"id": k.address, "status": str_or_unknown(k.body.get("status", "Active")),
          "created": now, "last_used": None} for k in keys],
