@@ -43,9 +43,13 @@ class Select(Enum):
     """Every resource of the kinds."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One check's verdict on one resource (or on the check as a whole when ``resource`` is None)."""
+    """One check's verdict on one resource (or on the check as a whole when ``resource`` is None).
+
+    NOTE: slotted: a 1M-resource run keeps ~1M findings for the report, and a per-instance
+    ``__dict__`` is ~300 bytes of each (BENCHMARKS.md §1).
+    """
 
     check: CheckId
     """Which check produced it."""
