@@ -9,6 +9,7 @@ from typing import Any, NewType
 
 from aslcheck.controls.config import Config
 from aslcheck.errors import AslcheckError
+from aslcheck.inventories.compact import EMPTY, FrozenObject, encode_canonical
 from aslcheck.inventories.snapshot import Resource, Snapshot
 
 CheckId = NewType("CheckId", str)
@@ -43,6 +44,12 @@ class Select(Enum):
     """Every resource of the kinds."""
 
 
+_EVIDENCE: dict[bytes, FrozenObject] = {}
+"""Evidence interned by its canonical encoding (see :meth:`Finding.__post_init__`)."""
+_EVIDENCE_MAX = 1 << 16
+"""Bound of :data:`_EVIDENCE`: a long-lived process (the Python API) never grows it further."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One check's verdict on one resource (or on the check as a whole when ``resource`` is None).
@@ -67,6 +74,29 @@ class Finding:
     """The observed values the verdict rests on."""
     location: Mapping[str, Any] | None = None
     """For IaC resources: ``{"file": ..., "start_line": ..., "end_line": ...}``."""
+
+    def __post_init__(self) -> None:
+        # NOTE: evidence is kept encoded (a FrozenObject, decoded when read): at 1M resources the
+        # ~800k evidence dicts and the attribute values they hold on to were ~300 MB of the peak
+        # (BENCHMARKS.md §1). Evidence that is not plain JSON (a test's sentinel) stays as given.
+        ev = self.evidence
+        if isinstance(ev, FrozenObject):
+            return
+        if not ev:
+            object.__setattr__(self, "evidence", EMPTY)
+            return
+        try:
+            raw = encode_canonical(dict(ev))
+        except (TypeError, ValueError, OverflowError):
+            return
+        # NOTE: most findings repeat a few evidence values ({"encrypted": true}: 2,202 distinct
+        # among 78k at 100k resources), so equal evidence is one shared object.
+        frozen = _EVIDENCE.get(raw)
+        if frozen is None:
+            if len(_EVIDENCE) >= _EVIDENCE_MAX:
+                _EVIDENCE.clear()
+            frozen = _EVIDENCE[raw] = FrozenObject(raw)
+        object.__setattr__(self, "evidence", frozen)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form used by reports."""
