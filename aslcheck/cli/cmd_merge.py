@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
     inputs = load_inputs(args)
     check_output(args)
     signers = signers_from(args)
-    partials = [load_partial(path) for path in find_manifests(args.partials)]
+    found, absent = find_manifests(args.partials)
+    for path in absent:
+        print(f"aslcheck: merge: {path} does not exist (no partial from it)", file=sys.stderr)
+    partials = [load_partial(path) for path in found]
     merged = merge_partials(partials, config_digest=inputs.config_digest, catalog_digest=inputs.catalog_digest)
     raw = merged.snapshot.canonical_bytes()
     result = evaluate_inputs(inputs, merged.snapshot, {"snapshot": sha256_hex(raw),

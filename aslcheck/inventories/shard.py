@@ -251,9 +251,13 @@ def _manifest_from(doc: Any, path: str) -> Manifest:
     if not re.fullmatch(r"[0-9a-f]{64}", digest) or snap["file"] != partial_name(digest):
         raise BadInputError(f"snapshot file {snap['file']!r} is not partial-<its sha256 digest>.json",
                             Location(path, field="snapshot"))
+    try:
+        spec = ShardSpec(index, count)
+    except BadInputError as exc:
+        raise BadInputError(exc.message, Location(path, field="shard")) from None
     universe = doc["universe"]
     return Manifest(
-        shard=ShardSpec(index, count), universe=_text(universe["digest"], path, "universe.digest"),
+        shard=spec, universe=_text(universe["digest"], path, "universe.digest"),
         universe_size=int(universe["units"]),
         units=tuple(Unit.from_json(u, path) for u in doc["units"]),
         kinds=_kind_table(doc["kinds"], path, "kinds"), covered=_kind_table(doc["covered"], path, "covered"),

@@ -74,12 +74,15 @@ class Merged:
         }) + b"\n"
 
 
-def find_manifests(paths: Sequence[str]) -> list[str]:
-    """Manifest files named by ``paths``: manifests, partial snapshots, or folders searched recursively.
+def find_manifests(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Manifest files named by ``paths`` (manifests, partial snapshots, or folders searched
+    recursively), and the paths that do not exist.
 
-    A folder without partials is not an error (that shard is then missing); no partial at all is.
+    A missing path or a folder without partials is not an error: the shard that should have
+    written there is then missing, which the merge records. No partial at all is bad input.
     """
     found: list[str] = []
+    absent: list[str] = []
     for path in paths:
         name = os.path.basename(path)
         if os.path.isdir(path):
@@ -92,13 +95,13 @@ def find_manifests(paths: Sequence[str]) -> list[str]:
         elif name.startswith(PARTIAL_PREFIX) and name.endswith(".json"):
             found.append(os.path.join(os.path.dirname(path), manifest_name(name[len(PARTIAL_PREFIX):-5])))
         elif not os.path.exists(path):
-            raise BadInputError("no such file or folder", Location(path))
+            absent.append(path)
         else:
             raise BadInputError("expected a shard's output folder, a partial-<sha256>.json or its manifest",
                                 Location(path))
     if not found:
         raise BadInputError(f"no partial snapshots (partial-*{MANIFEST_SUFFIX}) in {', '.join(paths)}")
-    return found
+    return found, absent
 
 
 def load_partial(manifest_path: str) -> Partial:
