@@ -61,7 +61,7 @@ def lab_env(root: Path, region: str) -> dict[str, str]:
 
 @contextmanager
 def demo_lab(root: Path, organization: bool = False) -> Iterator[Lab]:
-    """A moto server on 127.0.0.1 seeded with the demo lab (plus an organisation if asked); stopped after."""
+    """A moto server on 127.0.0.1 seeded with the demo lab (plus a member account if asked); stopped after."""
     pytest.importorskip("moto.server")
     import boto3
     from moto.server import ThreadedMotoServer
@@ -85,7 +85,10 @@ def demo_lab(root: Path, organization: bool = False) -> Iterator[Lab]:
             session = boto3.session.Session(region_name=REGION)
             seed_demo_lab(session, url)
             if organization:
-                session.client("organizations", endpoint_url=url).create_organization(FeatureSet="ALL")
+                orgs = session.client("organizations", endpoint_url=url)
+                # the demo lab is an organisation's management account; add an empty member
+                # account, which the org scan enters through sts:AssumeRole
+                orgs.create_account(AccountName="member", Email="member@frontier.example")
         yield Lab(url, env, root)
         _moto_reset(url)
     finally:
@@ -156,3 +159,22 @@ def snapshot_doc(out: Path) -> dict[str, Any]:
 def resources_of(doc: Mapping[str, Any]) -> set[str]:
     """Every resource of a snapshot document, as canonical JSON text (content, not only identity)."""
     return {json.dumps(r, sort_keys=True) for r in doc["resources"]}
+
+
+def aslcheck_shim(directory: Path, endpoint_url: str) -> Path:
+    """A folder holding an ``aslcheck`` executable that runs this checkout against ``endpoint_url``.
+
+    Recipes call plain ``aslcheck scan ...``; the shim adds only ``--endpoint-url`` (to scans), so
+    the recipe's own command line is what runs.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    shim = directory / "aslcheck"
+    shim.write_text(f"""#!/bin/sh
+if [ "$1" = scan ]; then
+    shift
+    exec {sys.executable} -m aslcheck scan --endpoint-url {endpoint_url} "$@"
+fi
+exec {sys.executable} -m aslcheck "$@"
+""", encoding="utf-8")
+    shim.chmod(0o755)
+    return directory
