@@ -3,10 +3,11 @@
 Integrity problems (a partial whose bytes do not hash to the digest its manifest names, an
 unreadable or malformed manifest, a unit filed under the wrong shard) are bad input: the merge
 refuses. Completeness problems (a shard missing, a shard present twice, partials planned over
-different universes, shard counts, configs, catalogs or tool versions, a shard that did not list
-a kind its units cover) are recorded in the merged snapshot as kind-wide collection errors
-(``resource`` None) on every kind concerned, so no check reading them can PASS and the controls
-are INCONCLUSIVE (or FAIL, where a violation was read). Prose: ``docs/sharding.md``.
+different universes, shard counts, configs, catalogs or tool versions) are recorded in the merged
+snapshot as kind-wide collection errors (``resource`` None) on every kind concerned, so no check
+reading them can PASS and the controls are INCONCLUSIVE (or FAIL, where a violation was read).
+The merged provenance claims a kind only if every shard owning units of it listed it completely.
+Prose: ``docs/sharding.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aslcheck.errors import BadInputError, Location
 from aslcheck.inventories.shard import MANIFEST_SUFFIX, PARTIAL_PREFIX, Manifest, manifest_name, read_manifest
 from aslcheck.inventories.snapshot import (
     CollectionError,
+    CollectorRun,
     Resource,
     Snapshot,
     canonical_json,
@@ -45,7 +47,7 @@ class Problem:
     """Why the merged snapshot is not complete."""
 
     code: str
-    """``ShardMissing``, ``ShardDuplicated``, ``ShardMismatch`` or ``ShardIncomplete``."""
+    """``ShardMissing``, ``ShardDuplicated`` or ``ShardMismatch``."""
     message: str
     """Human explanation naming the shard(s) and file(s)."""
     kinds: Mapping[str, tuple[str, ...]]
@@ -151,15 +153,13 @@ def merge_partials(partials: Sequence[Partial], *, config_digest: str, catalog_d
             elif len(same) > 1:
                 problems.append(Problem("ShardDuplicated", f"shard {index}/{count} was given {len(same)} times "
                                         f"({', '.join(same)}); each shard must be merged exactly once", kinds))
-    for p in chosen.values():
-        problems.extend(_unlisted(p))
     resources, conflicts = _resources(p.snapshot for p in chosen.values())
     errors = [e for p in chosen.values() for e in p.snapshot.errors] + conflicts
     for problem in problems:
         errors.extend(CollectionError(source=source, operation=OPERATION, code=problem.code,
                                       message=problem.message, kind=kind)
                       for source, ks in sorted(problem.kinds.items()) for kind in ks)
-    runs = [r for p in chosen.values() for r in p.snapshot.runs]
+    runs = _merged_runs(list(chosen.values()))
     if any(r.name == "aws" for r in runs):
         from aslcheck.inventories.aws.cloudtrail import with_bucket_accounts
 
@@ -184,6 +184,7 @@ def _mismatches(partials: Sequence[Partial], kinds: Mapping[str, tuple[str, ...]
     fields = (
         ("shard count", lambda m: str(m.shard.count), None),
         ("universe of work units (accounts, regions, services, hosts)", lambda m: m.universe, None),
+        ("kinds requested (profile and selection; sha256)", lambda m: sha256_hex(canonical_json(dict(m.kinds))), None),
         ("config digest", lambda m: m.config_digest, config_digest),
         ("catalog digest", lambda m: m.catalog_digest, catalog_digest),
         ("aslcheck version", lambda m: m.tool_version, None),
@@ -205,23 +206,26 @@ def _listing(seen: Mapping[str, list[str]]) -> str:
     return "; ".join(f"{value}: {', '.join(where)}" for value, where in sorted(seen.items()))
 
 
-def _unlisted(p: Partial) -> list[Problem]:
-    """Kinds the shard's units cover that it did not list completely and gave no reason for.
+def _merged_runs(partials: Sequence[Partial]) -> list[CollectorRun]:
+    """One provenance run per collector, claiming a kind only if every shard owning units of it did.
 
-    A failed listing leaves its own kind-wide error; this catches a partial whose provenance
-    simply does not claim a kind it owned, so the union of the shards' claims cannot hide it.
+    NOTE: the engine reads provenance as a union (a kind is listed if any run names it), so the
+    shards' own runs would let one shard's complete listing hide another's incomplete one (the
+    SSH collector, for one, leaves a kind unclaimed when one host failed, with only per-host
+    errors). A kind no shard's units cover is claimed if a shard claimed it (as unsharded).
     """
-    explained = {(e.source, e.kind) for e in p.snapshot.errors if e.resource is None}
-    out: dict[str, list[str]] = {}
-    for source, covered in p.manifest.covered.items():
-        claimed = {k for r in p.snapshot.runs if r.name == source for k in r.kinds}
-        gaps = [k for k in covered if k not in claimed and (source, k) not in explained]
-        if gaps:
-            out[source] = gaps
-    if not out:
-        return []
-    return [Problem("ShardIncomplete", f"shard {p.manifest.shard} ({p.manifest.path}) did not list kinds its "
-                    "units cover", {s: tuple(ks) for s, ks in out.items()})]
+    out: list[CollectorRun] = []
+    for name in sorted({r.name for p in partials for r in p.snapshot.runs}):
+        runs = [(p, [r for r in p.snapshot.runs if r.name == name]) for p in partials]
+        claims = [(p, {k for r in rs for k in r.kinds}) for p, rs in runs if rs or name in p.manifest.covered]
+        every = {k for _, c in claims for k in c}
+        kinds = {k for k in every
+                 if all(k in c for p, c in claims if k in p.manifest.covered.get(name, ()))}
+        flat = [r for _, rs in runs for r in rs]
+        out.append(CollectorRun(name=name, version=flat[0].version, targets=tuple(t for r in flat for t in r.targets),
+                                kinds=tuple(kinds), started=min(r.started for r in flat),
+                                ended=max(r.ended for r in flat)))
+    return out
 
 
 def _resources(snapshots: Iterable[Snapshot]) -> tuple[list[Resource], list[CollectionError]]:

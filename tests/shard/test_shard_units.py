@@ -190,19 +190,34 @@ def test_missing_duplicated_and_foreign_make_every_kind_unlisted(tmp_path: Path)
     assert problems == ["ShardMismatch"] and listed_completely(snap) == frozenset()
 
 
-def test_a_shard_that_does_not_claim_its_kinds_is_incomplete(tmp_path: Path) -> None:
+def test_a_kind_is_listed_only_if_every_owning_shard_listed_it(tmp_path: Path) -> None:
     from aslcheck.checks.engine import listed_completely
 
-    folders = [_partial(tmp_path, i, 2, [], claimed=KINDS if i == 0 else ("aws.s3.bucket",)) for i in range(2)]
+    # shard 1 owns units of aws.iam.role but did not list it (e.g. one host or read failed with
+    # only a per-resource error): shard 0's complete listing must not stand for both.
+    err = CollectionError("aws", "iam:GetRole", "AccessDenied", "denied", resource="r", kind="aws.iam.role")
+    for errors in ((), (err,)):
+        folders = [_partial(tmp_path, i, 2, [], claimed=KINDS if i == 0 else ("aws.s3.bucket",),
+                            errors=errors if i else ()) for i in range(2)]
+        snap, problems = _merge(*folders)
+        assert problems == []
+        assert listed_completely(snap) == {"aws.s3.bucket"}
+        (run,) = snap.runs
+        assert run.kinds == ("aws.s3.bucket",) and run.targets == ("shard0", "shard1")
+
+
+def test_a_shard_without_units_does_not_vouch_for_kinds(tmp_path: Path) -> None:
+    from aslcheck.checks.engine import listed_completely
+
+    # 64 shards over 60 units: some own nothing and claim nothing; the owners' claims decide
+    universe = _units(60)
+    owners = {u.shard_of(64) for u in universe}
+    idle = next(i for i in range(64) if i not in owners)
+    folders = [_partial(tmp_path, i, 64, [], universe=universe, claimed=() if i in owners else KINDS)
+               for i in range(64)]
     snap, problems = _merge(*folders)
-    assert problems == ["ShardIncomplete"]
-    assert listed_completely(snap) == {"aws.s3.bucket"}
-    # a shard that explains the gap with its own kind-wide error is not flagged again
-    err = CollectionError("aws", "iam:ListRoles", "AccessDenied", "denied", kind="aws.iam.role")
-    folders = [_partial(tmp_path, i, 2, [], claimed=KINDS if i == 0 else ("aws.s3.bucket",),
-                        errors=(err,) if i else ()) for i in range(2)]
-    snap, problems = _merge(*folders)
-    assert problems == [] and listed_completely(snap) == {"aws.s3.bucket"}
+    assert problems == [] and idle not in owners
+    assert listed_completely(snap) == frozenset()
 
 
 def test_conflicting_copies_are_dropped_and_recorded(tmp_path: Path) -> None:
