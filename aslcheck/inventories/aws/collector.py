@@ -170,6 +170,7 @@ class AwsCollector:
         self._global_region = global_region
         self._shard = shard
         self._plan: AwsShard | None = None
+        self._requested: frozenset[str] = frozenset()
 
     @property
     def settings(self) -> ClientSettings:
@@ -184,7 +185,9 @@ class AwsCollector:
         """The units the last sharded :meth:`collect` planned (an empty universe if it could not)."""
         if self._shard is None:
             raise InventoryError("not a sharded collector")
-        plan = self._plan or plan_units(self._shard, [], lambda a: [], [], frozenset())
+        # NOTE: with no universe (the caller's identity or the account list could not be read)
+        # the requested kinds are still recorded, so the merge names the failure, not a mismatch.
+        plan = self._plan or AwsShard(self._shard, self._requested, {})
         return plan.plan()
 
     def client_pool(self) -> ClientPool:
@@ -283,6 +286,7 @@ class AwsCollector:
         kinds = frozenset(request.kinds) & ALL_KINDS
         run = _Run(kinds=kinds)
         self._plan = None
+        self._requested = kinds
         if kinds:
             self._collect(request, run)
         resources = cloudtrail.with_bucket_accounts(_dedupe(run))
