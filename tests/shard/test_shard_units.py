@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -265,3 +266,29 @@ def test_malformed_manifest_is_bad_input(tmp_path: Path, edit: str) -> None:
 
 def test_partial_type_is_exported() -> None:
     assert Partial.__doc__
+
+
+def test_aws_universe_plan() -> None:
+    from aslcheck.inventories.aws import iam, org, s3, vpc
+    from aslcheck.inventories.aws.regions import RESOURCE_TYPES
+    from aslcheck.inventories.aws.sharding import plan_units
+
+    kinds = frozenset(iam.KINDS | org.KINDS | s3.KINDS | vpc.KINDS)
+
+    def modules(account: str) -> list[ModuleType]:
+        return [s3, iam, vpc] + ([org] if account == "111111111111" else [])
+
+    plan = plan_units(ShardSpec(0, 1), ["111111111111", "222222222222"], modules, ["us-east-1", "eu-west-1"], kinds)
+    keys = {u.key for u in plan.covers}
+    assert ("111111111111", "global", "org") in keys and ("222222222222", "global", "org") not in keys
+    assert {("222222222222", r, "vpc") for r in ("us-east-1", "eu-west-1")} <= keys
+    assert ("222222222222", "us-east-1", "iam") not in keys  # global modules: one unit per account
+    probe = Unit("aws", ("222222222222", "outside-regions", "regions"))
+    assert plan.covers[probe] == frozenset(k for k in vpc.KINDS if k in RESOURCE_TYPES)
+    assert len(keys) == 2 * (2 + 2 + 1) + 1  # (s3, iam, 2x vpc, probe) per account, org once
+    whole = plan.plan()
+    assert whole.mine == whole.universe and whole.covered == kinds
+    split = [plan_units(ShardSpec(i, 4), ["111111111111", "222222222222"], modules, ["us-east-1", "eu-west-1"],
+                        kinds) for i in range(4)]
+    assert sorted(u for s in split for u in s.plan().mine) == list(whole.universe)
+    assert all(s.plan().universe == whole.universe for s in split)
