@@ -20,6 +20,7 @@ from aslcheck.cli import (
     cmd_gate,
     cmd_history,
     cmd_keygen,
+    cmd_merge,
     cmd_scan,
     cmd_validate,
     cmd_verify,
@@ -28,7 +29,7 @@ from aslcheck.cli import (
 from aslcheck.cli.exitcodes import ExitCode
 from aslcheck.errors import AslcheckError, BadInputError, VerificationError
 
-SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_gate, cmd_verify, cmd_keygen,
+SUBCOMMANDS = (cmd_controls, cmd_validate, cmd_check, cmd_scan, cmd_merge, cmd_gate, cmd_verify, cmd_keygen,
                cmd_demo, cmd_history, cmd_diff, cmd_waiver, cmd_checks, cmd_completion)
 """One module per subcommand; each has ``register(subparsers)`` and sets ``run``."""
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from aslcheck import __version__
 from aslcheck.cli.collectors import PLUGINS
 from aslcheck.cli.common import (
     Inputs,
@@ -23,7 +24,9 @@ from aslcheck.cli.common import (
 )
 from aslcheck.errors import BadInputError
 from aslcheck.inventories.interface import CollectionRequest, Collector, ProgressCallback
+from aslcheck.inventories.shard import ShardedCollector, ShardSpec, build_manifest, partial_files, stale_partials
 from aslcheck.inventories.snapshot import Snapshot, merge, sha256_hex
+from aslcheck.reports.atomic import write_set
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +38,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_output_args(p)
     for plugin in PLUGINS:
         plugin.add_args(p)
+    p.add_argument("--shard", type=shard_arg, metavar="I/N",
+                   help="collect only shard I of N (0-based, e.g. \"$JOB_COMPLETION_INDEX/8\") of the scan's "
+                        "work units and write a partial snapshot to --out, not a result; combine the "
+                        "partials with `aslcheck merge` (docs/sharding.md)")
     p.set_defaults(run=run)
+
+
+def shard_arg(text: str) -> ShardSpec:
+    """argparse type for ``--shard i/N``."""
+    try:
+        return ShardSpec.parse(text)
+    except BadInputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def required_kinds(inputs: Inputs) -> frozenset[str]:
@@ -80,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     collectors = [c for p in PLUGINS if (c := p.build(args, inputs.config)) is not None]
     if not collectors:
         raise BadInputError("nothing to scan: pass --aws and/or --inventory FILE")
+    if args.shard is not None:
+        return _run_shard(args, inputs, collectors)
     signers = signers_from(args)
     snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
     raw = snap.canonical_bytes()
@@ -91,3 +108,28 @@ def run(args: argparse.Namespace) -> int:
         print_summary(result, sys.stdout)
         print(f"snapshot and reports written to {written.directory}/")
     return int(exit_code(result, args.manual))
+
+
+def _run_shard(args: argparse.Namespace, inputs: Inputs, collectors: list[Collector]) -> int:
+    """Collect one shard and write its partial (snapshot + manifest); nothing is evaluated or signed.
+
+    NOTE: a shard's PASS would be meaningless (it saw a fraction of the estate), so no result
+    exists until `aslcheck merge` has checked that every shard is there exactly once.
+    """
+    if args.sign_key or args.history:
+        raise BadInputError("--shard writes a partial snapshot, not a result: pass --sign-key/--history "
+                            "to `aslcheck merge`")
+    shard: ShardSpec = args.shard
+    sharded = [c for c in collectors if isinstance(c, ShardedCollector)]
+    if len(sharded) != len(collectors):  # pragma: no cover - every scan collector is shardable
+        raise BadInputError("a chosen collector cannot be sharded")
+    snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
+    raw = snap.canonical_bytes()
+    plans = [c.shard_plan() for c in sharded]
+    manifest = build_manifest(shard, plans, raw, tool_version=__version__, config_digest=inputs.config_digest,
+                              catalog_digest=inputs.catalog_digest)
+    paths = write_set(args.out, partial_files(manifest, raw), owned=stale_partials(args.out))
+    if not args.quiet:
+        print(f"shard {shard}: {len(manifest.units)} of {manifest.universe_size} work units; partial "
+              f"snapshot written to {paths[manifest.snapshot_file]} (combine with `aslcheck merge`)")
+    return 0

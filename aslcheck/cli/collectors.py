@@ -49,13 +49,19 @@ def _aws_build(args: argparse.Namespace, config: Config) -> Collector | None:
     if args.org and not args.assume_role and not config.aws_settings.get("assume_role"):
         raise BadInputError("--org needs --assume-role NAME (the role to assume in member accounts)")
     settings = config.aws_settings
+    regions = tuple(args.region or settings.get("regions", ())) or None
+    shard = getattr(args, "shard", None)
+    if shard is not None and not regions:
+        raise BadInputError("--shard needs explicit regions so every shard plans the same units "
+                            "(--region, or aws.regions in the config)")
     collector: Collector = AwsCollector(
         session_factory=build_session_factory(profile=args.aws_profile or settings.get("profile")),
-        regions=tuple(args.region or settings.get("regions", ())) or None,
+        regions=regions,
         organization=args.org,
         assume_role=args.assume_role or settings.get("assume_role"),
         max_workers=args.aws_workers or settings.get("max_workers", 8),
         endpoint_url=args.endpoint_url,
+        shard=shard,
     )
     return collector
 
@@ -81,7 +87,7 @@ def _ssh_build(args: argparse.Namespace, config: Config) -> Collector | None:
         settings["max_workers"] = args.ssh_workers
     collector: Collector = collector_from_settings(
         settings, inventory=args.inventory, known_hosts=args.known_hosts, ssh_config=args.ssh_config,
-        passphrase=_key_passphrase(args.ssh_passphrase_env))
+        passphrase=_key_passphrase(args.ssh_passphrase_env), shard=getattr(args, "shard", None))
     return collector
 
 

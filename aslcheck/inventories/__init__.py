@@ -7,6 +7,7 @@ from aslcheck.inventories.interface import (
     ProgressCallback,
     utc_now,
 )
+from aslcheck.inventories.shard import ShardedCollector, ShardPlan, ShardSpec, Unit
 from aslcheck.inventories.snapshot import (
     CollectionError,
     CollectorRun,
@@ -25,7 +26,11 @@ __all__ = [
     "InventoryError",
     "ProgressCallback",
     "Resource",
+    "ShardPlan",
+    "ShardSpec",
+    "ShardedCollector",
     "Snapshot",
+    "Unit",
     "canonical_json",
     "merge",
     "sha256_hex",

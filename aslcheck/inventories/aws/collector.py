@@ -50,7 +50,9 @@ from aslcheck.inventories.aws.session import (
     SessionFactory,
     build_member_session_factory,
 )
+from aslcheck.inventories.aws.sharding import GLOBAL, OUTSIDE, PROBE, AwsShard, module_name, plan_units
 from aslcheck.inventories.interface import CollectionRequest, InventoryError, utc_now
+from aslcheck.inventories.shard import ShardPlan, ShardSpec
 from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
 
 MODULES: tuple[ModuleType, ...] = (s3, iam, org, sso, kms, cloudtrail, logs, cloudwatch, vpc,
@@ -129,6 +131,7 @@ class AwsCollector:
         skip_operations: Collection[str] = (),
         credential_report_wait_seconds: float = 60.0,
         global_region: str = GLOBAL_REGION,
+        shard: ShardSpec | None = None,
     ) -> None:
         """Configure a collection; nothing is contacted until :meth:`collect`.
 
@@ -137,7 +140,12 @@ class AwsCollector:
         through ``member_session_factory`` or, by default, ``sts:AssumeRole`` into
         ``assume_role``. ``skip_operations`` names operations not to call: the attributes they
         feed stay absent (so checks reading them yield ERROR), and no error is recorded.
+        ``shard`` collects only the units of the scan (:mod:`aslcheck.inventories.aws.sharding`)
+        that shard owns; it needs explicit ``regions`` so every shard plans the same units.
         """
+        if shard is not None and not regions:
+            raise InventoryError("--shard needs explicit regions so every shard plans the same units "
+                                 "(--region or aws.regions in the config)")
         if organization and not (assume_role or member_session_factory):
             raise InventoryError("an organisation-wide scan needs --assume-role NAME")
         if max_workers < 1:
@@ -160,6 +168,9 @@ class AwsCollector:
         self._skip = frozenset(skip_operations)
         self._options = {"credential_report_wait_seconds": credential_report_wait_seconds}
         self._global_region = global_region
+        self._shard = shard
+        self._plan: AwsShard | None = None
+        self._requested: frozenset[str] = frozenset()
 
     @property
     def settings(self) -> ClientSettings:
@@ -169,6 +180,15 @@ class AwsCollector:
     def kinds(self) -> frozenset[str]:
         """Every resource kind this collector can produce."""
         return ALL_KINDS
+
+    def shard_plan(self) -> ShardPlan:
+        """The units the last sharded :meth:`collect` planned (an empty universe if it could not)."""
+        if self._shard is None:
+            raise InventoryError("not a sharded collector")
+        # NOTE: with no universe (the caller's identity or the account list could not be read)
+        # the requested kinds are still recorded, so the merge names the failure, not a mismatch.
+        plan = self._plan or AwsShard(self._shard, self._requested, {})
+        return plan.plan()
 
     def client_pool(self) -> ClientPool:
         """A guarded client pool over a fresh base session (what :meth:`collect` uses)."""
@@ -200,12 +220,11 @@ class AwsCollector:
                                       account=account, region="global"),
                     incomplete=set(kinds), targets={f"{account}/global"})
             pool = ClientPool(session, self._settings)
-        modules = [m for m in MODULES if m.KINDS & kinds
-                   and (primary or not self._organization or m not in ORGANIZATION_MODULES)]
+        modules = self._modules(kinds, primary)
         regional = frozenset(k for m in modules if m.SCOPE == "regional" for k in m.KINDS) & kinds
         out = Outcome()
         regions = list(self._regions or ())
-        if regional:
+        if regional and self._owns(account, OUTSIDE, PROBE):
             found = self._enabled_regions(pool, account, home, sorted(regional), out)
             if found is None and not regions:
                 out.incomplete |= regional
@@ -221,10 +240,23 @@ class AwsCollector:
             wanted = module.KINDS & kinds
             where = [home] if module.SCOPE == "global" else regions
             for region in where:
-                out.followups.extend(module.plan(self._target(pool, account, partition, region),
-                                                 wanted))
+                if self._owns(account, GLOBAL if module.SCOPE == "global" else region,
+                              module_name(module)):
+                    out.followups.extend(module.plan(self._target(pool, account, partition, region),
+                                                     wanted))
+        if self._shard is not None:
+            regions = [r for r in regions if any(self._owns(account, r, module_name(m)) for m in modules)]
         out.targets = {f"{account}/{region}" for region in regions or ["global"]}
         return out
+
+    def _modules(self, kinds: frozenset[str], primary: bool) -> list[ModuleType]:
+        """Modules planned in an account (organisation modules only in the scanning account)."""
+        return [m for m in MODULES if m.KINDS & kinds
+                and (primary or not self._organization or m not in ORGANIZATION_MODULES)]
+
+    def _owns(self, account: str, region: str, module: str) -> bool:
+        """Whether this collection does that unit (always, unless sharded)."""
+        return self._plan is None or self._plan.owns(account, region, module)
 
     def _enabled_regions(self, pool: ClientPool, account: str, home: str, kinds: list[str],
                          out: Outcome) -> list[str] | None:
@@ -253,12 +285,19 @@ class AwsCollector:
         started = utc_now()
         kinds = frozenset(request.kinds) & ALL_KINDS
         run = _Run(kinds=kinds)
+        self._plan = None
+        self._requested = kinds
         if kinds:
             self._collect(request, run)
         resources = cloudtrail.with_bucket_accounts(_dedupe(run))
+        listed = kinds - run.incomplete
+        if self._shard is not None:
+            # NOTE: a shard claims only kinds its own units listed; the merge requires every
+            # shard owning units of a kind to claim it (aslcheck.inventories.shard_merge).
+            listed &= self._plan.claimable() if self._plan is not None else frozenset()
         provenance = CollectorRun(
             name=self.name, version=aslcheck.__version__, targets=tuple(sorted(run.targets)),
-            kinds=tuple(sorted(kinds - run.incomplete)), started=started, ended=utc_now())
+            kinds=tuple(sorted(listed)), started=started, ended=utc_now())
         return Snapshot(resources=tuple(resources), errors=tuple(run.errors), runs=(provenance,))
 
     def _collect(self, request: CollectionRequest, run: _Run) -> None:
@@ -292,6 +331,12 @@ class AwsCollector:
             accounts = listed
         if self._accounts is not None:
             accounts = [a for a in accounts if a in self._accounts]
+        if self._shard is not None:
+            self._plan = plan_units(self._shard, accounts,
+                                    lambda a: self._modules(run.kinds, a == base_account),
+                                    self._regions or (), run.kinds)
+            mine = self._plan.accounts()
+            accounts = [a for a in accounts if a in mine]
         first = [Task(f"{a}/global account",
                       partial(self._account, pool if a == base_account else None, a, partition,
                               run.kinds, a == base_account, request.config.scope),

@@ -11,6 +11,7 @@ from enum import Enum
 from aslcheck import __version__
 from aslcheck.controls.config import Config
 from aslcheck.inventories.interface import CollectionRequest, utc_now
+from aslcheck.inventories.shard import ShardPlan, ShardSpec, Unit, claimable
 from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
 from aslcheck.inventories.ssh.commands import build_script
 from aslcheck.inventories.ssh.facts import KINDS, SOURCE, HostContext, build_resources, host_failure
@@ -81,8 +82,12 @@ class SshCollector:
         *,
         options: SshOptions | None = None,
         connector: Connector | None = None,
+        shard: ShardSpec | None = None,
     ) -> None:
+        """``shard`` collects only the hosts (units ``("ssh", (name,))``) that shard owns."""
         self.targets = targets
+        self.shard = shard
+        self._kinds: frozenset[str] = frozenset()
         self.options = options or SshOptions()
         if self.options.max_workers < 1:
             raise ValueError("max_workers must be at least 1")
@@ -92,16 +97,34 @@ class SshCollector:
         """Every kind this collector produces."""
         return KINDS
 
+    def universe(self) -> tuple[Unit, ...]:
+        """One unit per host of the inventory, sorted by inventory name."""
+        return tuple(sorted({Unit(SOURCE, (t.name,)) for t in self.targets}))
+
+    def _mine(self) -> tuple[HostTarget, ...]:
+        if self.shard is None:
+            return self.targets
+        shard = self.shard
+        return tuple(t for t in self.targets if shard.owns(Unit(SOURCE, (t.name,))))
+
+    def shard_plan(self) -> ShardPlan:
+        """This shard's hosts within the inventory (valid after :meth:`collect`)."""
+        mine = tuple(sorted({Unit(SOURCE, (t.name,)) for t in self._mine()}))
+        return ShardPlan(collector=SOURCE, universe=self.universe(), mine=mine, kinds=self._kinds,
+                         covered=self._kinds if mine else frozenset())
+
     def collect(self, request: CollectionRequest) -> Snapshot:
         """Probe every target in parallel; a failing host only affects its own facts."""
         started = utc_now()
         kinds = frozenset(request.kinds) & KINDS
+        self._kinds = kinds
+        targets = self._mine()
         resources: list[Resource] = []
         errors: list[CollectionError] = []
         if kinds:
             lock = threading.Lock()
             done = 0
-            total = len(self.targets)
+            total = len(targets)
             request.progress("ssh", 0, total)
 
             def one(target: HostTarget) -> tuple[list[Resource], list[CollectionError]]:
@@ -114,13 +137,15 @@ class SshCollector:
                         request.progress("ssh", done, total)
 
             with ThreadPoolExecutor(max_workers=min(self.options.max_workers, max(total, 1))) as pool:
-                for res, errs in pool.map(one, self.targets):
+                for res, errs in pool.map(one, targets):
                     resources.extend(res)
                     errors.extend(errs)
         # NOTE: a kind is listed only when every target answered it: the engine reads a listed
         # kind with no resource as "none exist", which a failed host must never become.
         complete = kinds - {e.kind for e in errors if e.kind is not None}
-        run = CollectorRun(name=SOURCE, version=__version__, targets=tuple(t.name for t in self.targets),
+        if self.shard is not None:
+            complete &= claimable(kinds, kinds if targets else (), kinds if self.targets else ())
+        run = CollectorRun(name=SOURCE, version=__version__, targets=tuple(t.name for t in targets),
                            kinds=tuple(sorted(complete)), started=started, ended=utc_now())
         return Snapshot(resources=tuple(resources), errors=tuple(errors), runs=(run,))
 
@@ -178,6 +203,7 @@ def collector_from_settings(
     ssh_config: str | None = None,
     passphrase: PassphraseCallback | None = None,
     use_agent: bool = True,
+    shard: ShardSpec | None = None,
 ) -> SshCollector:
     """Build a collector from ``aslcheck.yaml``'s ``hosts:`` block; explicit arguments win.
 
@@ -198,7 +224,7 @@ def collector_from_settings(
                                   use_agent=use_agent, passphrase=passphrase)
     options = SshOptions(command_timeout=float(_opt_int(settings, "command_timeout", 300)),
                          max_workers=_opt_int(settings, "max_workers", 16))
-    return SshCollector(targets, known_hosts, options=options, connector=connector)
+    return SshCollector(targets, known_hosts, options=options, connector=connector, shard=shard)
 
 
 def _opt_str(settings: Mapping[str, object], key: str) -> str | None:

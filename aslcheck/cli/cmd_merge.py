@@ -1,0 +1,64 @@
+"""``aslcheck merge``: combine the partials of a sharded scan, then check and write reports like ``scan``."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+
+from aslcheck.cli.common import (
+    add_input_args,
+    add_output_args,
+    check_output,
+    evaluate_inputs,
+    exit_code,
+    load_inputs,
+    print_summary,
+    signers_from,
+    write,
+)
+from aslcheck.inventories.shard_merge import find_manifests, load_partial, merge_partials
+from aslcheck.inventories.snapshot import sha256_hex
+
+SUMMARY_FILE = "shards.json"
+"""Report-set file listing the partials merged and every completeness problem found."""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommand."""
+    p = sub.add_parser(
+        "merge", help="merge the partials of a sharded scan, then check",
+        description="Verify the partial snapshots written by `aslcheck scan --shard I/N` (each must hash to "
+                    "the digest its manifest names), merge them, evaluate the profile and write the "
+                    "snapshot, reports and signed attestation as `scan` does. A missing or duplicated "
+                    "shard, or partials of another universe, config or catalog, leave every kind they "
+                    "concern not listed completely: no check reading it can PASS.")
+    p.add_argument("partials", nargs="+", metavar="DIR_OR_FILE",
+                   help="a shard's --out folder (searched recursively), a partial-<sha256>.json or its manifest")
+    add_input_args(p)
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, verify and merge the partials, evaluate, write."""
+    inputs = load_inputs(args)
+    check_output(args)
+    signers = signers_from(args)
+    found, absent = find_manifests(args.partials)
+    for path in absent:
+        print(f"aslcheck: merge: {path} does not exist (no partial from it)", file=sys.stderr)
+    partials = [load_partial(path) for path in found]
+    merged = merge_partials(partials, config_digest=inputs.config_digest, catalog_digest=inputs.catalog_digest)
+    raw = merged.snapshot.canonical_bytes()
+    result = evaluate_inputs(inputs, merged.snapshot, {"snapshot": sha256_hex(raw),
+                                                       "catalog": inputs.catalog_digest,
+                                                       "config": inputs.config_digest})
+    gc.freeze()  # short-lived process: see cmd_check
+    written = write(result, args, signers, raw, extra={SUMMARY_FILE: merged.summary()})
+    for problem in merged.problems:
+        print(f"aslcheck: merge: {problem.code}: {problem.message}", file=sys.stderr)
+    if not args.quiet:
+        print_summary(result, sys.stdout)
+        print(f"merged {len(partials)} partial(s); snapshot and reports written to {written.directory}/")
+    return int(exit_code(result, args.manual))
