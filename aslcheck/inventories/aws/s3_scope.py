@@ -180,7 +180,8 @@ class BucketScan:
     def _tag_index(self, region: str, names: list[str]) -> Outcome:
         rd = self.target.reader({TAG_OPERATION}, error_region=region)
         listed = rd.paginate(TAG_OPERATION, "ResourceTagMappingList", TAG_INDEX,
-                             region=region, ResourceTypeFilters=["s3"])
+                             region=region, ResourceTypeFilters=["s3"],
+                             ResourcesPerPage=100)  # the maximum: 10 calls per 1,000 buckets
         got = None
         if isinstance(listed, list):
             answer = listed
