@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buckets", type=int, default=1000, help="empty buckets to add (default 1000)")
     parser.add_argument("--workers", type=int, default=8, help="collector max_workers (default 8)")
     parser.add_argument("--regions", default="us-east-1", help="comma-separated regions (default us-east-1)")
+    parser.add_argument("--deep", action="store_true", help="read every bucket deeply (scan --deep)")
+    parser.add_argument("--no-scope", action="store_true",
+                        help="collect with an empty config (no weight scope) instead of the lab's")
     args = parser.parse_args(argv)
 
     # moto's default AMIs add ~1,300 foreign snapshots per region and slow seeding; the collector
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from awsseed import client, seed_lab
     from moto.server import ThreadedMotoServer
 
-    from aslcheck.controls.config import Config
+    from aslcheck.controls.config import Config, Scope
     from aslcheck.inventories.aws import ALL_KINDS, AwsCollector, ClientSettings, build_session_factory
     from aslcheck.inventories.interface import CollectionRequest
 
@@ -61,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
                                  max_workers=args.workers, settings=ClientSettings(max_attempts=2),
                                  skip_operations={"ec2:GetEbsDefaultKmsKeyId"})  # not implemented by moto
         started = time.perf_counter()
-        snap = collector.collect(CollectionRequest(kinds=ALL_KINDS, config=Config()))
+        # The lab's scope (as bench/prowler_compare.py's config): with it, only the buckets a
+        # check can judge are read deeply.
+        config = Config() if args.no_scope else Config(scope=Scope(
+            weight_tags={"asl:asset": "model-weights"}, allowed_storage=("arn:aws:s3:::weights-*",),
+            aws=True))
+        snap = collector.collect(CollectionRequest(kinds=ALL_KINDS, config=config, deep=args.deep))
         wall = time.perf_counter() - started
     finally:
         proxy.stop()

@@ -25,10 +25,12 @@ from aslcheck.checks.interface import CheckContext, CheckSpec, Finding, Select, 
 from aslcheck.checks.registry import Registry
 from aslcheck.controls.config import Config, tighten_parameters
 from aslcheck.controls.model import Catalog, Control, ManualAttestation, Verification, Waiver
-from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot, paused_gc
+from aslcheck.inventories.snapshot import CollectionError, Resource, Snapshot, paused_gc, shallow_view
 from aslcheck.reports.model import CheckOutcome, ControlResult, ControlStatus, Counts, RunResult, compact_finding
 
 _MAX_NAMED = 3
+SHALLOW = "read shallowly (listing and tags only): not evidence"
+"""Why a finding on a shallow resource cannot be PASS (see :func:`guard_shallow`)."""
 NOTHING_IN_SCOPE = ("nothing in scope: no config declares weights.aws or weights.hosts "
                     "(pass --config aslcheck.yaml)")
 """Note of every check when no evidence family is in scope."""
@@ -116,6 +118,29 @@ def select_subjects(
     return chosen, undecided
 
 
+def guard_shallow(spec: CheckSpec, chosen: Sequence[Resource], findings: list[Finding],
+                  shallow: frozenset[tuple[str, str]]) -> list[Finding]:
+    """``findings`` with no PASS resting on a shallow read.
+
+    A PASS on a shallow resource becomes ERROR. A weights check's subject that was read
+    shallowly although it holds weights is an ERROR too (the collector should have read it
+    deeply), even when the check said nothing about it. Checks evaluate the
+    :func:`~aslcheck.inventories.snapshot.shallow_view`, so what they read of a shallow
+    resource for another one's verdict is only its listing and tags.
+    """
+    out = [replace(f, status=Status.ERROR, reason=f"{SHALLOW} (evaluated: {f.reason})")
+           if f.status is Status.PASS and (f.kind, f.resource) in shallow else f for f in findings]
+    if spec.select is Select.WEIGHTS:
+        judged = {(f.kind, f.resource) for f in out if f.status is not Status.PASS}
+        for res in chosen:
+            if (res.kind, res.id) in shallow and (res.kind, res.id) not in judged:
+                out.append(Finding(check=spec.id, status=Status.ERROR, resource=res.id,
+                                   kind=res.kind, source=res.source,
+                                   reason=f"holds weights but was {SHALLOW}; the collector "
+                                          "should have read it deeply"))
+    return out
+
+
 class _CheckRunner:
     """Evaluates each check once per run and caches the outcome."""
 
@@ -136,6 +161,7 @@ class _CheckRunner:
         # identity: the snapshot, which the runner holds, keeps every resource alive).
         self._holds: dict[int, bool | None] = {}
         self._scope: WeightScope | None = None
+        self._shallow = snapshot.shallow_keys()
         if snapshot.errors:  # only needed to place errors; skip the index when there are none
             for res in snapshot.resources:
                 self._by_id.setdefault(res.id, []).append(res)
@@ -187,6 +213,8 @@ class _CheckRunner:
         except Exception as exc:  # noqa: BLE001 - a crashing check must fail closed, not abort the run
             findings.append(Finding(check=spec.id, status=Status.ERROR,
                                     reason=f"check failed to evaluate: {type(exc).__name__}: {exc}"))
+        if self._shallow:
+            findings = guard_shallow(spec, chosen, findings, self._shallow)
         ids = {f.resource for f in findings if f.resource}
         errors = tuple(e for e in self.snapshot.errors if self._touches(spec, e, ids))
         unlisted = self._unlisted(spec)
@@ -402,6 +430,8 @@ def _evaluate_all(
 ) -> RunResult:
     opts = options or Options()
     families = opts.families if opts.families is not None else config_families(config)
+    # Checks see shallow resources only as listed (the digest and errors are the snapshot's).
+    view = shallow_view(snapshot)
     runners: dict[tuple[tuple[str, int], ...], _CheckRunner] = {}
 
     def runner_for(control: Control) -> _CheckRunner:
@@ -410,7 +440,7 @@ def _evaluate_all(
         if key not in runners:
             cfg = config if not key else replace(
                 config, parameters=tighten_parameters(config.parameters, control.parameters))
-            runners[key] = _CheckRunner(snapshot, cfg, opts, families)
+            runners[key] = _CheckRunner(view, cfg, opts, families)
         return runners[key]
 
     results: list[ControlResult] = []

@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "profile, write the snapshot, reports and signed attestation.")
     add_input_args(p)
     add_output_args(p)
+    p.add_argument("--deep", action="store_true",
+                   help="read every resource deeply (default: resources no check of the profile "
+                        "can judge, e.g. buckets that cannot hold weights, are only listed with "
+                        "their tags, and the snapshot says so)")
     for plugin in PLUGINS:
         plugin.add_args(p)
     p.add_argument("--shard", type=shard_arg, metavar="I/N",
@@ -77,13 +81,15 @@ def progress_bar(enabled: bool) -> Iterator[ProgressCallback]:
         yield update
 
 
-def collect(collectors: list[Collector], inputs: Inputs, show_progress: bool) -> Snapshot:
+def collect(collectors: list[Collector], inputs: Inputs, show_progress: bool,
+            deep: bool = False) -> Snapshot:
     """Run every collector and merge their snapshots."""
     kinds = required_kinds(inputs)
     with progress_bar(show_progress) as progress:
         # A collector none of whose kinds a selected check reads is not run at all.
         snaps = [c.collect(CollectionRequest(
-            kinds=kinds & c.kinds(), config=inputs.config, progress=progress)) for c in collectors
+            kinds=kinds & c.kinds(), config=inputs.config, progress=progress, deep=deep))
+            for c in collectors
             if kinds & c.kinds()]
     return merge(snaps)
 
@@ -98,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     if args.shard is not None:
         return _run_shard(args, inputs, collectors)
     signers = signers_from(args)
-    snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty())
+    snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty(),
+                   deep=args.deep)
     raw = snap.canonical_bytes()
     result = evaluate_inputs(inputs, snap, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
                                             "config": inputs.config_digest})

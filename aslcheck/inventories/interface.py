@@ -36,6 +36,11 @@ class CollectionRequest:
     """Scope and organisation parameters (which resources, hosts and paths hold weights)."""
     progress: ProgressCallback = field(default=_no_progress)
     """Progress sink."""
+    deep: bool = False
+    """Read every resource deeply, not only those a check could judge (``scan --deep``).
+
+    By default a collector may read some resources shallowly (listing and tags: enough to
+    decide they are out of every check's scope) and records which in the snapshot."""
 
 
 @runtime_checkable

@@ -159,7 +159,8 @@ def merge_partials(partials: Sequence[Partial], *, config_digest: str, catalog_d
         errors.extend(CollectionError(source=source, operation=OPERATION, code=problem.code,
                                       message=problem.message, kind=kind)
                       for source, ks in sorted(problem.kinds.items()) for kind in ks)
-    runs = _merged_runs(list(chosen.values()))
+    present = {(r.kind, r.id) for r in resources}
+    runs = _merged_runs(list(chosen.values()), present)
     if any(r.name == "aws" for r in runs):
         from aslcheck.inventories.aws.cloudtrail import with_bucket_accounts
 
@@ -206,7 +207,7 @@ def _listing(seen: Mapping[str, list[str]]) -> str:
     return "; ".join(f"{value}: {', '.join(where)}" for value, where in sorted(seen.items()))
 
 
-def _merged_runs(partials: Sequence[Partial]) -> list[CollectorRun]:
+def _merged_runs(partials: Sequence[Partial], present: set[tuple[str, str]]) -> list[CollectorRun]:
     """One provenance run per collector, claiming a kind only if every shard owning units of it did.
 
     NOTE: the engine reads provenance as a union (a kind is listed if any run names it), so the
@@ -222,9 +223,15 @@ def _merged_runs(partials: Sequence[Partial]) -> list[CollectorRun]:
         kinds = {k for k in every
                  if all(k in c for p, c in claims if k in p.manifest.covered.get(name, ()))}
         flat = [r for _, rs in runs for r in rs]
+        # Shallow reads stay shallow in the merge (never evidence), for what is still present.
+        shallow: dict[str, list[str]] = {}
+        for r in flat:
+            for kind, ids in r.shallow.items():
+                shallow.setdefault(kind, []).extend(i for i in ids if (kind, i) in present)
         out.append(CollectorRun(name=name, version=flat[0].version, targets=tuple(t for r in flat for t in r.targets),
                                 kinds=tuple(kinds), started=min(r.started for r in flat),
-                                ended=max(r.ended for r in flat)))
+                                ended=max(r.ended for r in flat),
+                                shallow={k: tuple(v) for k, v in shallow.items()}))
     return out
 
 

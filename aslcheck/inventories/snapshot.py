@@ -14,7 +14,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aslcheck.errors import BadInputError, Location
@@ -23,6 +23,11 @@ FORMAT = "aslcheck.snapshot"
 VERSION = 1
 
 JSON = Any
+
+SHALLOW_ATTRIBUTES: frozenset[str] = frozenset({"name", "region"})
+"""What a shallow read (a listing, plus tags) gives besides tags, account and region: every
+other attribute of a shallow resource is absent, and the engine hides any that a hand-made
+snapshot carries (:func:`shallow_view`)."""
 
 
 def canonical_json(value: JSON) -> bytes:
@@ -193,14 +198,19 @@ class CollectorRun:
     """RFC 3339 UTC start time."""
     ended: str
     """RFC 3339 UTC end time."""
+    shallow: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Per kind, the IDs of resources read shallowly (listing and tags only, see
+    :data:`SHALLOW_ATTRIBUTES`): they exist, but nothing else about them is evidence."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(sorted(set(self.targets))))
         object.__setattr__(self, "kinds", tuple(sorted(set(self.kinds))))
+        object.__setattr__(self, "shallow", {k: tuple(sorted(set(ids)))
+                                             for k, ids in sorted(self.shallow.items()) if ids})
 
     def to_json(self) -> dict[str, JSON]:
         """The run as a JSON object of the snapshot format."""
-        return {
+        out: dict[str, JSON] = {
             "name": self.name,
             "version": self.version,
             "targets": list(self.targets),
@@ -208,6 +218,10 @@ class CollectorRun:
             "started": self.started,
             "ended": self.ended,
         }
+        # NOTE: only when non-empty, so snapshots without shallow reads keep their digests.
+        if self.shallow:
+            out["shallow"] = {k: list(ids) for k, ids in self.shallow.items()}
+        return out
 
 
 @dataclass(frozen=True)
@@ -240,6 +254,10 @@ class Snapshot:
     def of_kind(self, kind: str) -> tuple[Resource, ...]:
         """Resources of one kind."""
         return self._by_kind.get(kind, ())
+
+    def shallow_keys(self) -> frozenset[tuple[str, str]]:
+        """``(kind, id)`` of every resource some run read shallowly (never evidence)."""
+        return frozenset((k, i) for run in self.runs for k, ids in run.shallow.items() for i in ids)
 
     def kinds_collected(self) -> frozenset[str]:
         """Kinds some collector declared it listed completely."""
@@ -281,20 +299,74 @@ def merge(snapshots: Iterable[Snapshot]) -> Snapshot:
     """Merge snapshots from several collectors or shards into one.
 
     The same resource seen twice with identical content is kept once; the same key with
-    different content is a conflict and is refused rather than resolved silently.
+    different content is a conflict and is refused rather than resolved silently, except that
+    a deep copy wins over a shallow one. Shallow reads are the union of the runs' (each run
+    keeps its own), less the resources another snapshot read deeply.
     """
+    snapshots = list(snapshots)
+    any_thin = any(r.shallow for snap in snapshots for r in snap.runs)
     by_key: dict[tuple[str, str, str], Resource] = {}
+    shallow_copy: set[tuple[str, str, str]] = set()
+    deep: set[tuple[str, str]] = set()
     errors: list[CollectionError] = []
     runs: list[CollectorRun] = []
     for snap in snapshots:
+        thin = snap.shallow_keys()
         for res in snap.resources:
-            prior = by_key.get(res.key())
-            if prior is not None and prior != res:
-                raise BadInputError(f"conflicting copies of resource {res.key()!r} while merging")
-            by_key[res.key()] = res
+            key = res.key()
+            is_shallow = (res.kind, res.id) in thin
+            if any_thin and not is_shallow:
+                deep.add((res.kind, res.id))
+            prior = by_key.get(key)
+            if prior is None or prior == res:
+                by_key[key] = res
+                if not is_shallow:
+                    shallow_copy.discard(key)
+                elif prior is None:
+                    shallow_copy.add(key)
+            elif is_shallow != (key in shallow_copy):
+                # NOTE: a shard that read a resource deeply and one that only listed it agree
+                # on what exists; the deep copy is the evidence (the shallow one says less).
+                if not is_shallow:
+                    by_key[key] = res
+                    shallow_copy.discard(key)
+            else:
+                raise BadInputError(f"conflicting copies of resource {key!r} while merging")
         errors.extend(snap.errors)
         runs.extend(snap.runs)
+    # The union of shallow reads, less what another snapshot read deeply.
+    runs = [r if not r.shallow else replace(r, shallow={
+        k: tuple(i for i in ids if (k, i) not in deep) for k, ids in r.shallow.items()})
+        for r in runs]
     return Snapshot(resources=tuple(by_key.values()), errors=tuple(errors), runs=tuple(runs))
+
+
+def shallow_view(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with each shallow resource reduced to what a shallow read gives.
+
+    Checks evaluate this view, so a snapshot whose shallow resources carry deep-looking
+    attributes (hand-made or tampered) cannot lend them as evidence to any check, including
+    checks that read one resource to judge another (a trail by its log bucket).
+    """
+    thin = snapshot.shallow_keys()
+    if not thin:
+        return snapshot
+    resources = tuple(
+        replace(r, attributes={k: v for k, v in r.attributes.items() if k in SHALLOW_ATTRIBUTES})
+        if (r.kind, r.id) in thin else r for r in snapshot.resources)
+    return Snapshot(resources=resources, errors=snapshot.errors, runs=snapshot.runs)
+
+
+def shallow_problem(runs: Iterable[CollectorRun], snapshot: Snapshot) -> tuple[int, str, str] | None:
+    """First shallow ID of ``runs`` (as in the document) naming no resource of its kind in
+    ``snapshot``: ``(run index, kind, message)``."""
+    for n, run in enumerate(runs):
+        for kind, ids in run.shallow.items():
+            present = {r.id for r in snapshot.of_kind(kind)}
+            for ident in ids:
+                if ident not in present:
+                    return n, kind, f"shallow {kind} {ident!r} names no {kind} resource in the snapshot"
+    return None
 
 
 def iter_resources(doc: Mapping[str, JSON]) -> Iterator[Resource]:
@@ -343,10 +415,16 @@ def from_json(doc: Mapping[str, JSON], origin: str = "<snapshot>") -> Snapshot:
             kinds=tuple(r["kinds"]),
             started=r["started"],
             ended=r["ended"],
+            shallow={k: tuple(v) for k, v in r.get("shallow", {}).items()},
         )
         for r in doc["provenance"]["collectors"]
     )
-    return Snapshot(resources=tuple(iter_resources(doc)), errors=errors, runs=runs)
+    snap = Snapshot(resources=tuple(iter_resources(doc)), errors=errors, runs=runs)
+    problem = shallow_problem(runs, snap)
+    if problem is not None:
+        raise BadInputError(f"not a valid aslcheck snapshot: {problem[2]}",
+                            Location(origin, None, f"provenance.collectors.{problem[0]}.shallow.{problem[1]}"))
+    return snap
 
 
 def load(path: str) -> tuple[Snapshot, bytes]:

@@ -23,7 +23,9 @@ NOT_IN_MOTO = "ec2:GetEbsDefaultKmsKeyId"
 
 
 def _collect(collector: AwsCollector, kinds: frozenset[str] = ALL_KINDS) -> Snapshot:
-    return collector.collect(CollectionRequest(kinds=kinds, config=Config()))
+    # deep: these tests are about every read (with Config() no bucket would be read deeply;
+    # scope-driven collection is tests/aws/test_shallow_live.py)
+    return collector.collect(CollectionRequest(kinds=kinds, config=Config(), deep=True))
 
 
 def _by_id(snap: Snapshot, kind: str) -> Mapping[str, Resource]:

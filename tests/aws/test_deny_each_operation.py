@@ -8,9 +8,12 @@ evaluated again:
 
 - the denial shows up as a collection error naming the operation;
 - what changed in the snapshot is what the collector's ``FEEDS`` table says the operation
-  supplies (the table is true), and nothing changed to another value (no guessed value);
+  supplies (the table is true), and nothing changed to another value (no guessed value); a
+  resource the denial left read shallowly (a trail's log bucket, when the trails are denied)
+  is recorded as such, and only its listing and tags are compared;
 - no finding is PASS whose check read a supplied attribute *of that finding's resource*, or
-  reads a kind the operation lists; and no control is PASS that has such a check.
+  reads a kind the operation lists, or is about a shallow resource; and no control is PASS that
+  has such a check.
 
 A static test keeps every module's ``FEEDS`` table complete: one entry per declared operation.
 """
@@ -36,7 +39,7 @@ from aslcheck.inventories.aws import AwsCollector, demo_lab
 from aslcheck.inventories.aws import collector as collector_mod
 from aslcheck.inventories.aws.context import LISTED, TAGS
 from aslcheck.inventories.interface import CollectionRequest
-from aslcheck.inventories.snapshot import Resource, Snapshot
+from aslcheck.inventories.snapshot import SHALLOW_ATTRIBUTES, Resource, Snapshot
 from aslcheck.reports.model import ControlStatus, RunResult
 
 boto3 = pytest.importorskip("boto3")
@@ -121,9 +124,16 @@ def _diff(before: Snapshot, after: Snapshot) -> tuple[dict[str, set[str]], list[
     new = {r.key(): r for r in after.resources}
     for key in old.keys() ^ new.keys():
         changed.setdefault(key[1], set()).add(LISTED)
+    thin = after.shallow_keys() - before.shallow_keys()
     for key in old.keys() & new.keys():
         a, b = old[key], new[key]
-        for name in {*a.attributes, *b.attributes, TAGS}:
+        names = {*a.attributes, *b.attributes, TAGS}
+        if (key[1], key[2]) in thin:
+            # NOTE: read shallowly now (the denied read decided the deep set, e.g. a trail's
+            # log bucket): the snapshot itself says its other attributes were not read, and
+            # the engine never takes them as evidence (asserted in _pass_problems).
+            names = {n for n in names if n in SHALLOW_ATTRIBUTES or n == TAGS}
+        for name in names:
             va, vb = _value(a, name), _value(b, name)
             if va == vb:
                 continue
@@ -143,7 +153,8 @@ def _undeclared(changed: Mapping[str, set[str]], declared: Feeds) -> list[str]:
     return out
 
 
-def _pass_problems(op: str, declared: Feeds, run: RunResult, reads: set[Read]) -> list[str]:
+def _pass_problems(op: str, declared: Feeds, run: RunResult, reads: set[Read],
+                   shallow: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     listed = {k for k, attrs in declared.items() if LISTED in attrs}
     fed = {(k, a) for k, attrs in declared.items() for a in attrs if a != LISTED}
     by_listing = {s.id for s in REGISTRY if _reads_kinds(s) & listed}
@@ -160,6 +171,8 @@ def _pass_problems(op: str, declared: Feeds, run: RunResult, reads: set[Read]) -
                 if f.status is not Status.PASS:
                     continue
                 key = (str(f.source), str(f.kind), str(f.resource))
+                if (key[1], key[2]) in shallow:
+                    problems.append(f"{op}: {outcome.check} PASS on shallow {f.resource}")
                 if (outcome.check, op) in PASS_WITHOUT:
                     continue
                 if outcome.check in by_listing or (outcome.check, key) in touched:
@@ -200,5 +213,5 @@ def test_denying_any_single_read_leaves_no_pass_that_rested_on_it(
         problems.extend(f"{op}: changes {what}, which FEEDS does not declare"
                         for what in _undeclared(changed, declared))
         problems.extend(f"{op}: a value was substituted, not left absent: {s}" for s in substituted)
-        problems.extend(_pass_problems(op, declared, _run(snap), reads))
+        problems.extend(_pass_problems(op, declared, _run(snap), reads, snap.shallow_keys()))
     assert not problems, "\n".join(problems)

@@ -89,7 +89,12 @@ def test_full_collection_sends_only_allowlisted_reads(lab_proxy: RecordingProxy,
                                                       aws_collector: Callable[..., AwsCollector]) -> None:
     # Weight tags declared: the regions outside the scan are probed for weights as well.
     weights = Config(scope=Scope(weight_tags={"asl:asset": "model-weights"}, aws=True))
-    snap = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=ALL_KINDS, config=weights))
+    # Scope-driven first (tags from the tag index), then --deep (every bucket's own reads):
+    # between them every declared operation is sent.
+    shallow = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=ALL_KINDS, config=weights))
+    assert shallow.runs[0].shallow  # the lab's plain bucket is only listed
+    snap = aws_collector(lab_proxy.url).collect(CollectionRequest(kinds=ALL_KINDS, config=weights, deep=True))
+    assert shallow.errors == snap.errors
     assert snap.resources
     assert snap.errors == () or {e.operation for e in snap.errors} == {"ec2:GetEbsDefaultKmsKeyId"}
     managed = {r.id: r for r in snap.of_kind("aws.iam.policy")}[AWS_MANAGED]

@@ -195,8 +195,10 @@ def test_selected_kinds_are_what_the_collector_is_asked_for() -> None:
     assert {c.value for c in Severity} == {"critical", "high", "medium", "low"}
 
 
+@pytest.mark.parametrize("deep", [False, True])
 def test_scan_collects_only_the_kinds_of_the_selected_checks(cli: CliRunner, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             deep: bool) -> None:
     pytest.importorskip("moto.server")
     import logging
     import urllib.request
@@ -228,7 +230,7 @@ def test_scan_collects_only_the_kinds_of_the_selected_checks(cli: CliRunner, tmp
                           .read_text(encoding="utf-8"), encoding="utf-8")
         (tmp_path / "attestations.yaml").write_text("version: 1\nattestations: []\n", encoding="utf-8")
         ran = cli("scan", "--aws", "--endpoint-url", url, "--region", REGION, "--config", str(config),
-                  "--controls", "ASL3-EN-2", "--quiet", "--format", "json")
+                  "--controls", "ASL3-EN-2", "--quiet", "--format", "json", *(["--deep"] if deep else []))
     finally:
         server.stop()
     assert ran.code in (0, 1, 2), ran.err
@@ -242,3 +244,10 @@ def test_scan_collects_only_the_kinds_of_the_selected_checks(cli: CliRunner, tmp
     assert "aws.ec2.vpc" not in listed  # the demo lab has a VPC; EN-2 does not read VPCs
     assert ran.statuses().keys() == {"ASL3-EN-2"}
     assert os.path.exists(ran.reports / "results.json")
+    shallow = {i for c in snap["provenance"]["collectors"] for i in c.get("shallow", {}).get("aws.s3.bucket", [])}
+    buckets = {r["id"]: r for r in snap["resources"] if r["kind"] == "aws.s3.bucket"}
+    assert shallow <= buckets.keys()
+    if deep:  # scan --deep: every bucket read deeply
+        assert not shallow and all("encryption" in b["attributes"] for b in buckets.values())
+    else:  # the rest listed with name, region and tags only
+        assert all(set(buckets[i]["attributes"]) <= {"name", "region"} for i in shallow)

@@ -34,6 +34,7 @@ from aslcheck.inventories.aws import regions as outside
 from aslcheck.inventories.aws.context import (
     LISTED,
     SOURCE,
+    Deferred,
     Outcome,
     Reader,
     Target,
@@ -68,6 +69,9 @@ SESSION_OPERATIONS = frozenset({"sts:GetCallerIdentity", "ec2:DescribeRegions"})
 ALL_KINDS: frozenset[str] = frozenset(k for m in MODULES for k in m.KINDS)
 """Every kind the AWS collector can produce."""
 
+MAX_PHASES = 8
+"""Bound on deferred phases (S3 uses three: tags, the deep set, the shallow rest)."""
+
 
 def operation_feeds() -> dict[str, dict[str, frozenset[str]]]:
     """What every operation the collector may send supplies: ``{op: {kind: attributes}}``.
@@ -87,7 +91,8 @@ def operation_feeds() -> dict[str, dict[str, frozenset[str]]]:
     for op in ("sts:GetCallerIdentity", org.LIST_ACCOUNTS, "sts:AssumeRole"):
         out[op] = dict.fromkeys(sorted(ALL_KINDS), listed)
     out["ec2:DescribeRegions"] = dict.fromkeys(sorted(regional), listed)
-    out[outside.OPERATION] = dict.fromkeys(sorted(outside.RESOURCE_TYPES), listed)
+    # NOTE: merged, not set: S3 reads bucket tags with the same operation.
+    out.setdefault(outside.OPERATION, {}).update(dict.fromkeys(sorted(outside.RESOURCE_TYPES), listed))
     return out
 
 
@@ -109,6 +114,8 @@ class _Run:
     errors: list[CollectionError] = field(default_factory=list)
     incomplete: set[str] = field(default_factory=set)
     targets: set[str] = field(default_factory=set)
+    deferred: list[Deferred] = field(default_factory=list)
+    shallow: dict[str, set[str]] = field(default_factory=dict)
 
 
 class AwsCollector:
@@ -196,12 +203,19 @@ class AwsCollector:
 
     # -- planning ---------------------------------------------------------------------------
 
-    def _target(self, pool: ClientPool, account: str, partition: str, region: str) -> Target:
+    def _target(self, pool: ClientPool, account: str, partition: str, region: str,
+                request: CollectionRequest | None = None) -> Target:
+        # NOTE: a shard reads buckets deeply: which bucket is a trail's log bucket (read deeply
+        # in scope-driven collection) is known only to the shard that lists the trails.
+        options = self._options if request is None else {
+            **self._options, "deep": request.deep or self._shard is not None,
+            "scope": request.config.scope}
         return Target(pool=pool, account=account, partition=partition, region=region,
-                      skip=self._skip, options=self._options)
+                      skip=self._skip, options=options)
 
     def _account(self, pool: ClientPool | None, account: str, partition: str,
-                 kinds: frozenset[str], primary: bool, scope: Scope) -> Outcome:
+                 kinds: frozenset[str], primary: bool, scope: Scope,
+                 request: CollectionRequest | None = None) -> Outcome:
         """Enter one account, find its regions, and plan every module's tasks there.
 
         With chosen regions, the account's other enabled regions are probed for weights
@@ -242,8 +256,8 @@ class AwsCollector:
             for region in where:
                 if self._owns(account, GLOBAL if module.SCOPE == "global" else region,
                               module_name(module)):
-                    out.followups.extend(module.plan(self._target(pool, account, partition, region),
-                                                     wanted))
+                    out.followups.extend(module.plan(
+                        self._target(pool, account, partition, region, request), wanted))
         if self._shard is not None:
             regions = [r for r in regions if any(self._owns(account, r, module_name(m)) for m in modules)]
         out.targets = {f"{account}/{region}" for region in regions or ["global"]}
@@ -295,9 +309,12 @@ class AwsCollector:
             # NOTE: a shard claims only kinds its own units listed; the merge requires every
             # shard owning units of a kind to claim it (aslcheck.inventories.shard_merge).
             listed &= self._plan.claimable() if self._plan is not None else frozenset()
+        present = {(r.kind, r.id) for r in resources} if run.shallow else set()
         provenance = CollectorRun(
             name=self.name, version=aslcheck.__version__, targets=tuple(sorted(run.targets)),
-            kinds=tuple(sorted(listed)), started=started, ended=utc_now())
+            kinds=tuple(sorted(listed)), started=started, ended=utc_now(),
+            shallow={k: tuple(i for i in ids if (k, i) in present)
+                     for k, ids in run.shallow.items()})
         return Snapshot(resources=tuple(resources), errors=tuple(run.errors), runs=(provenance,))
 
     def _collect(self, request: CollectionRequest, run: _Run) -> None:
@@ -339,37 +356,58 @@ class AwsCollector:
             accounts = [a for a in accounts if a in mine]
         first = [Task(f"{a}/global account",
                       partial(self._account, pool if a == base_account else None, a, partition,
-                              run.kinds, a == base_account, request.config.scope),
+                              run.kinds, a == base_account, request.config.scope, request),
                       run.kinds)
                  for a in accounts]
         self._schedule(first, request, run)
 
     def _schedule(self, first: list[Task], request: CollectionRequest, run: _Run) -> None:
-        done = 0
-        total = len(first)
+        """Run ``first`` and every follow-up; then each deferred phase, with what came before."""
+        counts = [0, 0]  # done, total
         pool = cf.ThreadPoolExecutor(max_workers=self._max_workers,
                                      thread_name_prefix="aslcheck-aws")
-        pending: dict[cf.Future[Outcome], Task] = {}
         try:
-            for task in first:
-                pending[pool.submit(task.run)] = task
-            request.progress("aws", done, total)
-            while pending:
-                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for future in finished:
-                    task = pending.pop(future)
-                    outcome = _outcome(future, task)
-                    run.resources.extend(outcome.resources)
-                    run.errors.extend(outcome.errors)
-                    run.incomplete |= outcome.incomplete
-                    run.targets |= outcome.targets
-                    for follow in outcome.followups:
-                        pending[pool.submit(follow.run)] = follow
-                    total += len(outcome.followups)
-                    done += 1
-                    request.progress("aws", done, total)
+            batch = first
+            for _ in range(MAX_PHASES):
+                self._drain(pool, batch, request, run, counts)
+                later, run.deferred = run.deferred, []
+                if not later:
+                    break
+                collected = tuple(run.resources)
+                batch = [Task(d.label, partial(d.run, collected), d.kinds) for d in later]
+            for step in run.deferred:  # pragma: no cover - a module deferring without end
+                run.errors.extend(errors_for(f"aslcheck:{step.label}", sorted(step.kinds), None,
+                                             "CollectorFailure", "too many deferred phases",
+                                             account=None, region=None))
+                run.incomplete |= step.kinds
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _drain(pool: cf.ThreadPoolExecutor, batch: list[Task], request: CollectionRequest,
+               run: _Run, counts: list[int]) -> None:
+        pending: dict[cf.Future[Outcome], Task] = {}
+        for task in batch:
+            pending[pool.submit(task.run)] = task
+        counts[1] += len(batch)
+        request.progress("aws", counts[0], counts[1])
+        while pending:
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                task = pending.pop(future)
+                outcome = _outcome(future, task)
+                run.resources.extend(outcome.resources)
+                run.errors.extend(outcome.errors)
+                run.incomplete |= outcome.incomplete
+                run.targets |= outcome.targets
+                run.deferred.extend(outcome.deferred)
+                for kind, ids in outcome.shallow.items():
+                    run.shallow.setdefault(kind, set()).update(ids)
+                for follow in outcome.followups:
+                    pending[pool.submit(follow.run)] = follow
+                counts[1] += len(outcome.followups)
+                counts[0] += 1
+                request.progress("aws", counts[0], counts[1])
 
 
 def _outcome(future: cf.Future[Outcome], task: Task) -> Outcome:

@@ -13,7 +13,7 @@ A read answers one of three things:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -67,6 +67,10 @@ class Outcome:
     """Tasks to schedule next (per-resource detail reads)."""
     targets: set[str] = field(default_factory=set)
     """``account/region`` pairs planned (set by the account-level task)."""
+    deferred: list[Deferred] = field(default_factory=list)
+    """Steps to run once every task scheduled so far has finished (the next phase)."""
+    shallow: dict[str, set[str]] = field(default_factory=dict)
+    """Per kind, IDs of the produced resources that were read shallowly (listing and tags)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,22 @@ class Task:
     """Does the reads; never raises for a failed read."""
     kinds: frozenset[str]
     """Kinds the task contributes to (an unexpected crash marks them incomplete)."""
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A step that needs what a whole phase collected (e.g. the trails, to find log buckets).
+
+    The scheduler runs it, as a task, after the queue drains, with every resource collected so
+    far; its outcome may defer again (a bounded number of phases).
+    """
+
+    label: str
+    """Shown in progress."""
+    run: Callable[[Sequence[Resource]], Outcome]
+    """Gets the resources collected so far; never raises for a failed read."""
+    kinds: frozenset[str]
+    """Kinds the step contributes to (an unexpected crash marks them incomplete)."""
 
 
 def errors_for(op: str, kinds: str | Iterable[str], resource: str | None, code: str,

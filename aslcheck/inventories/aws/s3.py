@@ -1,4 +1,5 @@
-"""S3: buckets (account-wide listing, one detail task per bucket) and account public access block."""
+"""S3: buckets (account-wide listing, then tags, then deep reads where a check needs them) and the
+account public access block. How the deep set is chosen: :mod:`aslcheck.inventories.aws.s3_scope`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aslcheck.inventories.aws.context import (
     settle,
 )
 from aslcheck.inventories.aws.normalise import policy_document, tag_list
+from aslcheck.inventories.aws.s3_scope import TAG_OPERATION, BucketScan
 from aslcheck.inventories.snapshot import Resource
 
 BUCKET = "aws.s3.bucket"
@@ -39,6 +41,7 @@ OPERATIONS: Mapping[str, frozenset[str]] = {
             "s3:GetObjectLockConfiguration",
             "s3:GetBucketLogging",
             "s3:GetBucketReplication",
+            TAG_OPERATION,
         }
     ),
     ACCOUNT_SETTINGS: frozenset({"s3control:GetPublicAccessBlock"}),
@@ -51,6 +54,7 @@ FEEDS: Feeds = {
                        "aws.cloudtrail.trail": frozenset({"s3_bucket_account"})},
     "s3:GetBucketLocation": {BUCKET: frozenset({"region"})},
     "s3:GetBucketTagging": {BUCKET: frozenset({TAGS})},
+    TAG_OPERATION: {BUCKET: frozenset({TAGS})},
     "s3:GetBucketEncryption": {BUCKET: frozenset({"encryption"})},
     "s3:GetPublicAccessBlock": {BUCKET: frozenset({"public_access_block"})},
     "s3:GetBucketPolicy": {BUCKET: frozenset({"policy"})},
@@ -155,7 +159,13 @@ def _replication(answer: Mapping[str, Any]) -> dict[str, Any]:
             "destinations": sorted(destinations, key=lambda d: (d["bucket"], d["status"]))}
 
 
-def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
+_READ: Any = object()
+
+
+def _bucket(target: Target, name: str, listed_region: str | None,
+            known_tags: dict[str, str] | None = _READ) -> Outcome:
+    """Every per-bucket read; ``known_tags`` (tags already read, ``None`` if that failed)
+    saves ``GetBucketTagging``."""
     arn = f"arn:{target.partition}:s3:::{name}"
     rd = target.reader(OPERATIONS[BUCKET], error_region=listed_region or "global")
     attrs: dict[str, Any] = {"name": name}
@@ -176,8 +186,10 @@ def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
         return rd.call(op, BUCKET, arn, region=region, expected=expected, Bucket=name)
 
     tags: dict[str, str] | None = None
-    answer = get("s3:GetBucketTagging", ("NoSuchTagSet",))
-    if isinstance(answer, NotConfigured):
+    answer = get("s3:GetBucketTagging", ("NoSuchTagSet",)) if known_tags is _READ else None
+    if known_tags is not _READ:
+        tags = known_tags
+    elif isinstance(answer, NotConfigured):
         tags = {}
     elif answer is not None:
         got_tags = rd.parse("s3:GetBucketTagging", BUCKET, arn,
@@ -221,6 +233,22 @@ def _bucket(target: Target, name: str, listed_region: str | None) -> Outcome:
     return Outcome(resources=[resource], errors=rd.errors)
 
 
+def _locate(target: Target, scan: BucketScan, name: str) -> Outcome:
+    """Where a bucket lives (the listing did not say): ``GetBucketLocation``."""
+    arn = f"arn:{target.partition}:s3:::{name}"
+    rd = target.reader(OPERATIONS[BUCKET], error_region="global")
+    op = "s3:GetBucketLocation"
+    loc = rd.call(op, BUCKET, arn, Bucket=name)
+    region = None
+    if isinstance(loc, dict):
+        answer = loc
+        got = rd.parse(op, BUCKET, arn, lambda: _location(answer))
+        region = got.value if got else None
+    with scan.lock:
+        scan.regions[name] = region
+    return Outcome(errors=rd.errors)
+
+
 def _list_buckets(target: Target) -> Outcome:
     rd = target.reader(OPERATIONS[BUCKET], error_region="global")
     op = "s3:ListBuckets"
@@ -231,13 +259,21 @@ def _list_buckets(target: Target) -> Outcome:
                    lambda: [(str(b["Name"]), b.get("BucketRegion")) for b in listed])
     if got is None:
         return Outcome(errors=rd.errors, incomplete={BUCKET})
-    followups = [
-        Task(target.label(f"s3:{name}", "global"),
-             partial(_bucket, target, name, region),
-             frozenset({BUCKET}))
-        for name, region in got.value
-    ]
-    return Outcome(errors=rd.errors, followups=followups)
+    scope = target.options.get("scope")
+    if target.options.get("deep") or scope is None:
+        followups = [
+            Task(target.label(f"s3:{name}", "global"),
+                 partial(_bucket, target, name, region),
+                 frozenset({BUCKET}))
+            for name, region in got.value
+        ]
+        return Outcome(errors=rd.errors, followups=followups)
+    scan = BucketScan(target, scope, _bucket)
+    for name, region in got.value:
+        scan.regions[name] = None if region is None else str(region)
+    out = scan.start(partial(_locate, target))
+    out.errors[:0] = rd.errors
+    return out
 
 
 def _account_settings(target: Target) -> Outcome:

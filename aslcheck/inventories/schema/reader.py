@@ -28,7 +28,7 @@ import msgspec
 from aslcheck.errors import BadInputError, Location
 from aslcheck.inventories.compact import EMPTY, FrozenObject, encode_canonical
 from aslcheck.inventories.schema import ARRAYS, ERROR_KEYS, RESOURCE_KEYS, head_problem, item_problem, strict
-from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot
+from aslcheck.inventories.snapshot import CollectionError, CollectorRun, Resource, Snapshot, shallow_problem
 
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
@@ -119,11 +119,17 @@ class _Builder:
         errors = [self.error(i, raw) for i, raw in enumerate(arrays["errors"])]
         found = [self.resource(i, raw) for i, raw in enumerate(arrays["resources"])]
         runs = [CollectorRun(name=r["name"], version=r["version"], targets=tuple(r["targets"]),
-                             kinds=tuple(r["kinds"]), started=r["started"], ended=r["ended"])
+                             kinds=tuple(r["kinds"]), started=r["started"], ended=r["ended"],
+                             shallow={k: tuple(v) for k, v in r.get("shallow", {}).items()})
                 for r in head["provenance"]["collectors"]]
         if self.canonical:
             self.prove_canonical(top, head, arrays)
-        return Snapshot(resources=tuple(found), errors=tuple(errors), runs=tuple(runs))
+        snap = Snapshot(resources=tuple(found), errors=tuple(errors), runs=tuple(runs))
+        unnamed = shallow_problem(runs, snap)
+        if unnamed is not None:
+            n, kind, message = unnamed
+            raise self.fail(["provenance", "collectors", n, "shallow", kind], message)
+        return snap
 
     def item(self, name: str, index: int, raw: msgspec.Raw,
              keys: tuple[tuple[str, ...], tuple[str, ...]]) -> dict[str, Any]:
