@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 
 from aslcheck.cli.common import (
     add_input_args,
     add_output_args,
     check_output,
-    evaluate_inputs,
-    exit_code,
+    evaluate_and_write,
     load_inputs,
-    print_summary,
     signers_from,
-    write,
 )
 from aslcheck.inventories.shard_merge import find_manifests, load_partial, merge_partials
-from aslcheck.inventories.snapshot import sha256_hex
 
 SUMMARY_FILE = "shards.json"
 """Report-set file listing the partials merged and every completeness problem found."""
@@ -50,15 +45,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"aslcheck: merge: {path} does not exist (no partial from it)", file=sys.stderr)
     partials = [load_partial(path) for path in found]
     merged = merge_partials(partials, config_digest=inputs.config_digest, catalog_digest=inputs.catalog_digest)
-    raw = merged.snapshot.canonical_bytes()
-    result = evaluate_inputs(inputs, merged.snapshot, {"snapshot": sha256_hex(raw),
-                                                       "catalog": inputs.catalog_digest,
-                                                       "config": inputs.config_digest})
-    gc.freeze()  # short-lived process: see cmd_check
-    written = write(result, args, signers, raw, extra={SUMMARY_FILE: merged.summary()})
     for problem in merged.problems:
         print(f"aslcheck: merge: {problem.code}: {problem.message}", file=sys.stderr)
-    if not args.quiet:
-        print_summary(result, sys.stdout)
-        print(f"merged {len(partials)} partial(s); snapshot and reports written to {written.directory}/")
-    return int(exit_code(result, args.manual))
+    return evaluate_and_write(inputs, args, signers, merged.snapshot, merged.snapshot.canonical_bytes(),
+                              f"merged {len(partials)} partial(s); snapshot and reports",
+                              extra={SUMMARY_FILE: merged.summary()})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,17 +14,14 @@ from aslcheck.cli.common import (
     add_input_args,
     add_output_args,
     check_output,
-    evaluate_inputs,
-    exit_code,
+    evaluate_and_write,
     load_inputs,
-    print_summary,
     signers_from,
-    write,
 )
 from aslcheck.errors import BadInputError
 from aslcheck.inventories.interface import CollectionRequest, Collector, ProgressCallback
 from aslcheck.inventories.shard import ShardedCollector, ShardSpec, build_manifest, partial_files, stale_partials
-from aslcheck.inventories.snapshot import Snapshot, merge, sha256_hex
+from aslcheck.inventories.snapshot import Snapshot, merge
 from aslcheck.reports.atomic import write_set
 
 
@@ -106,15 +102,7 @@ def run(args: argparse.Namespace) -> int:
     signers = signers_from(args)
     snap = collect(collectors, inputs, show_progress=not args.quiet and sys.stderr.isatty(),
                    deep=args.deep)
-    raw = snap.canonical_bytes()
-    result = evaluate_inputs(inputs, snap, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
-                                            "config": inputs.config_digest})
-    gc.freeze()  # short-lived process: see cmd_check
-    written = write(result, args, signers, raw)
-    if not args.quiet:
-        print_summary(result, sys.stdout)
-        print(f"snapshot and reports written to {written.directory}/")
-    return int(exit_code(result, args.manual))
+    return evaluate_and_write(inputs, args, signers, snap, snap.canonical_bytes(), "snapshot and reports")
 
 
 def _run_shard(args: argparse.Namespace, inputs: Inputs, collectors: list[Collector]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import os
 import sys
@@ -23,7 +24,7 @@ from aslcheck.controls.model import Catalog, ManualAttestation, Severity, Waiver
 from aslcheck.controls.signed_waivers import load_waivers
 from aslcheck.controls.yamlio import load_yaml
 from aslcheck.errors import BadInputError
-from aslcheck.inventories.snapshot import Snapshot
+from aslcheck.inventories.snapshot import Snapshot, sha256_hex
 from aslcheck.reports import history
 from aslcheck.reports.atomic import check_output_dir
 from aslcheck.reports.attestation import Written, write_reports
@@ -258,6 +259,23 @@ STYLE = {
     ControlStatus.WAIVED: "magenta",
     ControlStatus.NOT_APPLICABLE: "dim",
 }
+
+
+def evaluate_and_write(inputs: Inputs, args: argparse.Namespace, signers: Sequence[Signer], snapshot: Snapshot,
+                       raw: bytes, written_what: str, extra: Mapping[str, bytes] | None = None) -> int:
+    """What ``check``, ``scan`` and ``merge`` end with: evaluate ``snapshot`` (whose canonical bytes
+    are ``raw``), write the report set, print the summary, and return the exit code."""
+    result = evaluate_inputs(inputs, snapshot, {"snapshot": sha256_hex(raw), "catalog": inputs.catalog_digest,
+                                                "config": inputs.config_digest})
+    # NOTE: a short-lived process: what evaluation built lives until exit and holds no
+    # cycles, so it leaves the cyclic GC's view; otherwise each full collection while the
+    # reports are written walks every finding again (BENCHMARKS.md section 1, point 3).
+    gc.freeze()
+    written = write(result, args, signers, raw, extra=extra)
+    if not args.quiet:
+        print_summary(result, sys.stdout)
+        print(f"{written_what} written to {written.directory}/")
+    return int(exit_code(result, args.manual))
 
 
 def print_summary(run: RunResult, out: TextIO, verbose: bool = False, width: int | None = None) -> None:
